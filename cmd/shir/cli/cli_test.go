@@ -45,7 +45,7 @@ func TestExitCodes(t *testing.T) {
 		{"group without subcommand", []string{"shir", "runtime"}, 2, "needs a subcommand"},
 		{"unknown subcommand", []string{"shir", "runtime", "bogus"}, 2, `unknown command "bogus" for "shir runtime"`},
 		{"missing argument", []string{"shir", "runtime", "create"}, 2, "needs 1 argument(s) (NAME), got 0"},
-		{"not implemented", []string{"shir", "server"}, 1, "not implemented yet (tracked in issue #5)"},
+		{"not implemented", []string{"shir", "fleet", "apply"}, 1, "not implemented yet (tracked in issue #12)"},
 		{"install flags not implemented", []string{"shir", "install", "--no-firewall"}, 1, "not implemented yet"},
 		{"install msiexec not implemented", []string{"shir", "install", "/q", "NOFIREWALL=1"}, 1603, "not implemented yet"},
 		{"install msiexec bad property", []string{"shir", "install", "/q", "FOO=1"}, 1603, `unknown property "FOO"`},
