@@ -159,4 +159,3 @@ func (c JavaCheck) Check(ctx context.Context) Verdict {
 	}
 	return Fail(sev, fix, "no usable Java: %s", strings.Join(problems, "; "))
 }
-

@@ -1,6 +1,7 @@
 package prereq
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,13 +32,17 @@ func (r Result) ResultText() string {
 // WriteTable prints the results as a table (ID, RESULT, MESSAGE, FIX) and a
 // summary line; with errors left it tells how to ignore them, as kubeadm does.
 func (r Results) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRESULT\tMESSAGE\tFIX")
 	for _, c := range r.Checks {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.ResultText(), oneLine(c.Message), oneLine(c.Fix))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	tw.Flush()
+	for line := range strings.Lines(b.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
 	}
 	s := r.Summary
 	_, err := fmt.Fprintf(w, "\n%d checks: %d ok, %d %s, %d %s, %d skipped\n", len(r.Checks),
