@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ func restoreDWORD(t *testing.T, path, name string) {
 	old, err := winreg.System{}.DWORD(path, name)
 	t.Cleanup(func() {
 		if err == nil {
-			exec.Command("reg", "add", path, "/v", name, "/t", "REG_DWORD", "/d", itoa(old), "/f").Run()
+			exec.Command("reg", "add", path, "/v", name, "/t", "REG_DWORD", "/d", strconv.FormatUint(uint64(old), 10), "/f").Run()
 		} else {
 			exec.Command("reg", "delete", path, "/v", name, "/f").Run()
 		}
@@ -36,17 +37,6 @@ func restoreString(t *testing.T, path, name string) {
 		t.Fatalf("read %s\\%s before the test: %v", path, name, err)
 	}
 	t.Cleanup(func() { exec.Command("reg", "add", path, "/v", name, "/t", "REG_SZ", "/d", old, "/f").Run() })
-}
-
-func itoa(v uint32) string {
-	b := []byte{}
-	for {
-		b = append([]byte{byte('0' + v%10)}, b...)
-		v /= 10
-		if v == 0 {
-			return string(b)
-		}
-	}
 }
 
 // check finds a check of the real Windows list by id and runs it.
@@ -137,4 +127,3 @@ func TestWindowsPowerUnderWine(t *testing.T) {
 		t.Errorf("power: %+v", v)
 	}
 }
-
