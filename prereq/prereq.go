@@ -128,7 +128,7 @@ func (r Results) Err() error {
 var ErrChecksFailed = exitcode.ErrPrereq
 
 // DefaultTimeout bounds one check. A check still running then is reported as
-// unknown (its goroutine is left to finish on its own).
+// unknown with severity warning (its goroutine is left to finish on its own).
 const DefaultTimeout = 15 * time.Second
 
 // IgnoreAll in the ignore list demotes every error to a warning.
