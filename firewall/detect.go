@@ -42,6 +42,6 @@ type noneBackend struct{}
 
 func (noneBackend) Name() string { return None }
 
-func (noneBackend) Ports(context.Context) ([]int, error)     { return nil, nil }
+func (noneBackend) Ports(context.Context) ([]int, error)      { return nil, nil }
 func (noneBackend) Add(context.Context, int) (bool, error)    { return false, nil }
 func (noneBackend) Remove(context.Context, int) (bool, error) { return false, nil }
