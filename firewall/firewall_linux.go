@@ -54,9 +54,9 @@ func newBackend(ctx context.Context, name string, log *slog.Logger) (Backend, er
 	case IPTables:
 		return NewIPTables(IPTablesOptions{Logger: log})
 	case Firewalld:
-		return &firewalldBackend{r: execRunner{}, log: log}, nil
+		return NewFirewalld(ToolOptions{Logger: log}), nil
 	case UFW:
-		return &ufwBackend{r: execRunner{}, log: log}, nil
+		return NewUFW(ToolOptions{Logger: log}), nil
 	case None:
 		return noneBackend{}, nil
 	}

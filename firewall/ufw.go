@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -69,11 +70,21 @@ func (u *ufwBackend) Ports(ctx context.Context) ([]int, error) {
 }
 
 func (u *ufwBackend) Add(ctx context.Context, port int) (bool, error) {
-	ports, err := u.Ports(ctx)
-	if err != nil || slices.Contains(ports, port) {
+	out, err := u.ufw(ctx, "show", "added")
+	if err != nil {
 		return false, err
 	}
-	out, err := u.ufw(ctx, ufwAllowArgs(port)...)
+	if slices.Contains(parseUFWAdded(out), port) {
+		return false, nil
+	}
+	// ufw would "update" an existing rule's comment: that would take over a
+	// rule the admin added, which Close would then delete.
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "ufw" && f[1] == "allow" && f[2] == portProto(port) {
+			return false, fmt.Errorf("ufw already has the rule %q that shir did not add; shir leaves it alone (the port is open; remove that rule to let shir manage it)", strings.TrimSpace(line))
+		}
+	}
+	out, err = u.ufw(ctx, ufwAllowArgs(port)...)
 	if err != nil {
 		return false, err
 	}

@@ -304,14 +304,18 @@ func (f *Fake) String() string {
 	return b.String()
 }
 
-// FakeEnv is an Env over a Fake: a listener is a set entry, the probe
-// reports it as program "otherapp" with pid 4242, and a port is reachable
-// when it listens and the fake has its rule.
-func FakeEnv(f *Fake) *Env {
+// FakeEnv is an Env over a Fake (see SimEnv).
+func FakeEnv(f *Fake) *Env { return SimEnv(f, f.Open, f.String) }
+
+// SimEnv is an Env over a simulated firewall: allows(port) says whether the
+// simulation lets inbound TCP to port in, dump prints its state. A listener
+// is a set entry, the probe reports it as program "otherapp" with pid 4242,
+// and a port is reachable when it listens and allows(port).
+func SimEnv(b firewall.Backend, allows func(port int) bool, dump func() string) *Env {
 	var mu sync.Mutex
 	listening := map[int]bool{}
 	return &Env{
-		Backend: f,
+		Backend: b,
 		Self:    "otherapp",
 		Probe: func(port int) (firewall.Listener, error) {
 			mu.Lock()
@@ -331,8 +335,8 @@ func FakeEnv(f *Fake) *Env {
 			mu.Lock()
 			l := listening[port]
 			mu.Unlock()
-			return l && f.Open(port)
+			return l && allows(port)
 		},
-		Dump: func(*testing.T) string { return f.String() },
+		Dump: func(*testing.T) string { return dump() },
 	}
 }
