@@ -8,48 +8,6 @@ import (
 	"github.com/google/nftables/expr"
 )
 
-func TestParseIPTablesRule(t *testing.T) {
-	tests := []struct {
-		line string
-		port int
-		ok   bool
-	}{
-		{`-A INPUT -p tcp -m tcp --dport 8060 -m comment --comment "shir remote access" -j ACCEPT`, 8060, true},
-		{`-A INPUT -p tcp -m tcp --dport 8060 -m comment --comment "someone else" -j ACCEPT`, 0, false},
-		{`-A INPUT -p tcp -m tcp --dport 8060 -j ACCEPT`, 0, false},
-		{`-A INPUT -p tcp -m tcp --dport 8060 -m comment --comment "shir remote access" -j DROP`, 0, false},
-		{`-A FORWARD -p tcp -m tcp --dport 8060 -m comment --comment "shir remote access" -j ACCEPT`, 0, false},
-		{`-A INPUT -p tcp -m tcp --dport 0 -m comment --comment "shir remote access" -j ACCEPT`, 0, false},
-		{`-P INPUT DROP`, 0, false},
-	}
-	for _, tt := range tests {
-		p, ok := parseIPTablesRule(tt.line)
-		if p != tt.port || ok != tt.ok {
-			t.Errorf("parseIPTablesRule(%q) = %d, %v; want %d, %v", tt.line, p, ok, tt.port, tt.ok)
-		}
-	}
-	// The spec we insert parses back to its port.
-	line := "-A INPUT"
-	for _, f := range iptablesSpec(9000) {
-		if f == Tag {
-			f = `"` + f + `"`
-		}
-		line += " " + f
-	}
-	if p, ok := parseIPTablesRule(line); !ok || p != 9000 {
-		t.Errorf("round trip: %d, %v", p, ok)
-	}
-}
-
-func TestIPTablesFilters(t *testing.T) {
-	if iptablesFilters([]string{"-P INPUT ACCEPT"}) {
-		t.Error("accept policy without rules filters nothing")
-	}
-	if !iptablesFilters([]string{"-P INPUT DROP"}) || !iptablesFilters([]string{"-P INPUT ACCEPT", "-A INPUT -j REJECT"}) {
-		t.Error("drop policy / a rule not seen")
-	}
-}
-
 func TestNFTRuleRoundTrip(t *testing.T) {
 	r := &nftables.Rule{Exprs: nftRuleExprs(8060), UserData: nftTag()}
 	if p, ok := nftRulePort(r); !ok || p != 8060 {
@@ -111,16 +69,6 @@ func FuzzParseProcNetTCP(f *testing.F) {
 			if ino == 0 {
 				t.Fatal("inode 0 returned")
 			}
-		}
-	})
-}
-
-func FuzzParseIPTablesRule(f *testing.F) {
-	f.Add(`-A INPUT -p tcp -m tcp --dport 8060 -m comment --comment "shir remote access" -j ACCEPT`)
-	f.Add(`-A INPUT -m comment --comment "a\"b" -j ACCEPT`)
-	f.Fuzz(func(t *testing.T, line string) {
-		if p, ok := parseIPTablesRule(line); ok && (p < 1 || p > 65535) {
-			t.Fatalf("port %d out of range", p)
 		}
 	})
 }
