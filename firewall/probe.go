@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -17,6 +16,9 @@ func ProbePort(port int) (Listener, error) {
 	return probePort(port)
 }
 
+// wsaeaddrinuse is WSAEADDRINUSE, Windows' "address in use".
+const wsaeaddrinuse = 10048
+
 // listenProbe tries to listen on the port: "address in use" means a program
 // has it. It cannot name the program.
 func listenProbe(port int) (Listener, error) {
@@ -25,7 +27,8 @@ func listenProbe(port int) (Listener, error) {
 		l.Close()
 		return Listener{}, nil
 	}
-	if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(strings.ToLower(err.Error()), "only one usage of each socket address") {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && (errno == syscall.EADDRINUSE || errno == wsaeaddrinuse) {
 		return Listener{Listening: true}, nil
 	}
 	return Listener{}, err
