@@ -317,3 +317,54 @@ func TestConformanceIPTablesNetns(t *testing.T) {
 		return p.env(t, b, func(t *testing.T) string { return iptablesDump(t, p.srv) })
 	})
 }
+
+// TestConformanceUFWNetns runs the real ufw (no systemd needed) inside the
+// server namespace. --rootdir/--datadir point ufw at a copy of its files in a
+// temp dir, so the machine's /etc/ufw is never touched.
+func TestConformanceUFWNetns(t *testing.T) {
+	requireNetns(t)
+	requireTool(t, "ufw")
+	requireTool(t, "iptables")
+	firewalltest.Run(t, func(t *testing.T) *firewalltest.Env {
+		p := newNetnsPair(t)
+		root := t.TempDir()
+		for _, d := range []string{"etc/default", "lib", "usr/share", "usr/sbin"} {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range [][2]string{{"/etc/ufw", "etc"}, {"/etc/default/ufw", "etc/default"}, {"/lib/ufw", "lib"}, {"/usr/share/ufw", "usr/share"}} {
+			sh(t, "cp", "-a", c[0], filepath.Join(root, c[1]))
+		}
+		ufwArgs := []string{"netns", "exec", p.srv, "ufw", "--rootdir=" + root, "--datadir=" + root}
+		run := func(ctx context.Context, name string, args ...string) (string, int, error) {
+			if name != "ufw" {
+				return "", -1, fmt.Errorf("unexpected tool %s", name)
+			}
+			out, err := exec.CommandContext(ctx, "ip", append(ufwArgs, args...)...).CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); ok {
+				return string(out), ee.ExitCode(), nil
+			}
+			return string(out), 0, err
+		}
+		for _, args := range [][]string{{"--force", "enable"}, {"allow", "22/tcp", "comment", "ssh, by the admin"}, {"reload"}} {
+			if out, code, err := run(context.Background(), "ufw", args...); err != nil || code != 0 {
+				t.Fatalf("ufw %v: %d %v\n%s", args, code, err, out)
+			}
+		}
+		b := firewall.NewUFW(firewall.ToolOptions{Run: run})
+		return p.env(t, b, func(t *testing.T) string {
+			out, _, err := run(context.Background(), "ufw", "show", "added")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, l := range strings.Split(out, "\n") {
+				if !strings.HasPrefix(l, "WARN:") {
+					lines = append(lines, l)
+				}
+			}
+			return strings.Join(lines, "\n") + iptablesDump(t, p.srv)
+		})
+	})
+}
