@@ -15,9 +15,19 @@
 // windowsRule) that are tested on Linux, and does its I/O through a small
 // interface (a command runner, a COM rule list, a netlink connection) that the
 // tests replace with a recorder. firewalltest.Run is the conformance suite every
-// backend passes: a fake on every `go test`, and as root real nftables and real
-// iptables inside a network namespace made by the test, checked with a real TCP
-// connect.
+// backend passes: on every `go test` against a fake and against simulators of
+// firewall-cmd and ufw; as root against real nftables, real iptables/ip6tables
+// and real ufw (its --rootdir pointed at a temp copy, no systemd needed) inside
+// network namespaces made by the test, checked with real TCP connects over
+// IPv4 and IPv6. firewalld is tested only with its simulator: it needs a
+// D-Bus system bus and a running daemon, which was not attempted here.
+//
+// Windows: rule building and the backend logic run on Linux with a fake
+// INetFwRules. Under Wine 8, HNetCfg.FwPolicy2 is created and its Rules
+// collection handed out, but the collection and HNetCfg.FWRule fail every
+// IDispatch call (TYPE_E_ELEMENTNOTFOUND); the Wine test checks that the COM
+// path gets that far and fails with a clear error. A full cycle against the
+// real Windows Firewall runs with SHIR_WINDOWS_FIREWALL_TEST=1 on Windows.
 //
 // # Backends and how the tag is kept
 //
