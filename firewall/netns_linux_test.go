@@ -33,7 +33,7 @@ var netnsSeq atomic.Int32
 func requireNetns(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("not root: the real nftables/iptables conformance tests in a network namespace were NOT run (CI runs them as root)")
+		t.Skip("not root: the real-firewall tests in network namespaces (nftables, iptables, ufw) were NOT run (CI runs them as root)")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("ip (iproute2) not installed: the network-namespace tests were NOT run")
