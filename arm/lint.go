@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shirhq/shir/internal/exitcode"
 )
 
 // ErrLintFailed is wrapped by Lint errors when a file has findings.
@@ -416,4 +419,56 @@ func isInt(v any) bool {
 	}
 	_, err := strconv.ParseInt(string(n), 10, 64)
 	return err == nil
+}
+
+// LintFiles lints each file and, for a template and a parameters file given
+// together, checks that the parameters file only passes parameters the
+// template declares (ARM rejects the deployment otherwise).
+func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
+	var out []Finding
+	var tmplDecl map[string]bool
+	var tmplName string
+	type pf struct {
+		name string
+		doc  map[string]any
+	}
+	var paramFiles []pf
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read %s: %v", exitcode.ErrUsage, p, err)
+		}
+		fs, err := Lint(p, data, opt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fs...)
+		doc, err := parseJSONC(data)
+		if err != nil {
+			continue
+		}
+		m, _ := doc.(map[string]any)
+		if kindOf(p, doc) == KindParameters {
+			paramFiles = append(paramFiles, pf{p, m})
+			continue
+		}
+		if tmplDecl == nil {
+			tmplName = p
+			tmplDecl = map[string]bool{}
+			for n := range obj(m, "parameters") {
+				tmplDecl[strings.ToLower(n)] = true
+			}
+		}
+	}
+	if tmplDecl != nil {
+		for _, f := range paramFiles {
+			params, _ := f.doc["parameters"].(map[string]any)
+			for _, n := range sortedKeys(params) {
+				if !tmplDecl[strings.ToLower(n)] {
+					out = append(out, Finding{File: f.name, Rule: "Shir-Parameters-File-Matches-Template", ID: "Parameters.Not.Declared", Path: "parameters." + n, Message: fmt.Sprintf("parameter %q is not declared by %s: ARM rejects the deployment", n, filepath.Base(tmplName))})
+				}
+			}
+		}
+	}
+	return out, nil
 }

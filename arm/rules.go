@@ -37,6 +37,7 @@ var allRules = []rule{
 	{name: "apiVersions-Should-Be-Recent", kind: KindTemplate, check: checkAPIVersions},
 	{name: "artifacts-parameter", kind: KindTemplate, check: checkArtifacts},
 	{name: "Shir-No-Management-Ports-From-Internet", kind: KindTemplate, check: checkOpenManagementPorts},
+	{name: "Shir-No-Hardcoded-Storage-Suffix", kind: KindTemplate, check: checkStorageSuffix},
 	{name: "DeploymentParameters-Should-Have-Schema", kind: KindParameters, check: checkParamFileSchema},
 	{name: "DeploymentParameters-Should-Have-ContentVersion", kind: KindParameters, check: checkParamFileContentVersion},
 	{name: "DeploymentParameters-Should-Have-Parameters", kind: KindParameters, check: checkParamFileParameters},
@@ -819,5 +820,26 @@ func checkParamFileValues(c *lintCtx) []Finding {
 			out = append(out, Finding{ID: "Parameters.Bad.SecretName", Path: pp + ".reference.secretName", Message: fmt.Sprintf("parameter %q: secretName is missing or has characters other than letters, digits and -", name)})
 		}
 	}
+	return out
+}
+
+// Shir-No-Hardcoded-Storage-Suffix: arm-ttk's host list has no storage
+// suffix, so "https://<account>.blob.core.windows.net/" built with concat
+// (the linked quickstart's boot diagnostics) passes it, yet breaks in every
+// other cloud. Use environment().suffixes.storage.
+
+var storageSuffixRE = regexp.MustCompile(`(?i)\.core\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)`)
+
+func checkStorageSuffix(c *lintCtx) []Finding {
+	var out []Finding
+	walkValues(c.doc, "", func(key string, v any, p string) bool {
+		if key == "$schema" || strings.EqualFold(key, "metadata") {
+			return false
+		}
+		if s, ok := v.(string); ok && isExpr(s) && storageSuffixRE.MatchString(s) {
+			out = append(out, Finding{ID: "Hardcoded.Storage.Suffix", Path: p, Message: "an expression builds a storage endpoint with a fixed cloud suffix: use environment().suffixes.storage"})
+		}
+		return true
+	})
 	return out
 }
