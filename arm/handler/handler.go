@@ -326,15 +326,7 @@ func (h *Handler) loadConfig(seq int) (Config, int, error) {
 	}
 	cfg, err := DecodeConfig(hs.Public, plain)
 	if err != nil {
-		// Secrets were collected before the failure: scrub with what we have.
-		var secrets []string
-		var prot map[string]any
-		if jerr := jsonUnmarshal(plain, &prot); jerr == nil {
-			for _, v := range prot {
-				collectStrings(v, &secrets)
-			}
-		}
-		return Config{Secrets: secrets}, CodeInvalidSetting, err
+		return cfg, CodeInvalidSetting, err // cfg.Secrets are set for scrubbing
 	}
 	return cfg, 0, nil
 }

@@ -112,7 +112,7 @@ func newLayout(t *testing.T) agentLayout {
 	return l
 }
 
-func writeFile(t *testing.T, p string, b []byte) {
+func writeFile(t testing.TB, p string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func writeFile(t *testing.T, p string, b []byte) {
 }
 
 // installCert puts <TP>.crt and <TP>.prv where the Linux agent puts them.
-func (l agentLayout) installCert(t *testing.T, c testCert) {
+func (l agentLayout) installCert(t testing.TB, c testCert) {
 	t.Helper()
 	writeFile(t, filepath.Join(l.lib, c.tp+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw}))
 	kb, err := x509.MarshalPKCS8PrivateKey(c.key)
@@ -130,7 +130,7 @@ func (l agentLayout) installCert(t *testing.T, c testCert) {
 	writeFile(t, filepath.Join(l.lib, c.tp+".prv"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}))
 }
 
-func encrypt(t *testing.T, c testCert, plain string) string {
+func encrypt(t testing.TB, c testCert, plain string) string {
 	t.Helper()
 	der, err := pkcs7.Encrypt([]byte(plain), []*x509.Certificate{c.cert})
 	if err != nil {

@@ -121,6 +121,23 @@ type Config struct {
 // property is checked by package provision; errors name the field and
 // never contain a protected value.
 func DecodeConfig(public map[string]any, protected []byte) (Config, error) {
+	// Collect the protected values first, so that no error (even one quoting
+	// a public value that happens to contain one) can carry them.
+	var secrets []string
+	var early map[string]any
+	if json.Unmarshal(protected, &early) == nil {
+		for _, v := range early {
+			collectStrings(v, &secrets)
+		}
+	}
+	cfg, err := decodeConfig(public, protected)
+	if err != nil {
+		return Config{Secrets: secrets}, errors.New(redact(err.Error(), secrets))
+	}
+	return cfg, nil
+}
+
+func decodeConfig(public map[string]any, protected []byte) (Config, error) {
 	cfg := Config{Props: provision.PropertySet{}}
 	for _, k := range sortedKeys(public) {
 		switch k {
@@ -232,5 +249,3 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(ks)
 	return ks
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
