@@ -2,7 +2,6 @@ package arm
 
 import (
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 //go:embed schemas/2019-04-01/*.json schemas/common/*.json
@@ -98,6 +99,7 @@ func (l *schemaLoader) Load(url string) (any, error) {
 // schemas. It is safe for concurrent use.
 type Validator struct {
 	template, parameters *jsonschema.Schema
+	missing              map[string]bool // stubbed schema URLs
 }
 
 // NewValidator compiles the schemas found in dir (a folder laid out like
@@ -125,7 +127,12 @@ func NewValidator(dir string) (*Validator, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseLoader(l)
-	v := &Validator{}
+	v := &Validator{missing: map[string]bool{}}
+	for u := range l.missing {
+		if _, err := fs.Stat(root, strings.TrimPrefix(u, schemaBaseURL)); err != nil {
+			v.missing[u] = true
+		}
+	}
 	if v.template, err = c.Compile(templateSchemaURL); err != nil {
 		return nil, fmt.Errorf("compile deployment template schema: %w", err)
 	}
@@ -147,7 +154,9 @@ func DefaultValidator() (*Validator, error) {
 	return defaultValidator, defaultValidatorErr
 }
 
-// schemaFindings validates doc and turns each leaf error into a finding.
+// schemaFindings validates doc and reports the most specific failures:
+// leaves of the error tree, without those that come from stubbed provider
+// schemas or that only restate a deeper failure at an enclosing location.
 func (v *Validator) schemaFindings(doc any, params bool) []Finding {
 	sch := v.template
 	if params {
@@ -161,28 +170,50 @@ func (v *Validator) schemaFindings(doc any, params bool) []Finding {
 	if !errors.As(err, &ve) {
 		return []Finding{{Rule: RuleSchema, ID: "Schema.Invalid", Message: err.Error()}}
 	}
-	var out []Finding
-	seen := map[string]bool{}
-	var walk func(u jsonschema.OutputUnit)
-	walk = func(u jsonschema.OutputUnit) {
-		if len(u.Errors) == 0 && u.Error != nil {
-			msg, _ := json.Marshal(u.Error)
-			m := strings.Trim(string(msg), `"`)
-			key := u.InstanceLocation + "\x00" + m
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, Finding{Rule: RuleSchema, ID: "Schema.Invalid", Path: pointerToPath(u.InstanceLocation), Message: m})
+	type leaf struct{ loc, msg string }
+	var leaves []leaf
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			if !v.stubbed(e.SchemaURL) {
+				leaves = append(leaves, leaf{"/" + strings.Join(e.InstanceLocation, "/"), e.ErrorKind.LocalizedString(englishPrinter)})
 			}
+			return
 		}
-		for _, e := range u.Errors {
-			walk(e)
+		for _, c := range e.Causes {
+			walk(c)
 		}
 	}
-	walk(*ve.BasicOutput())
+	walk(ve)
+	var out []Finding
+	seen := map[leaf]bool{}
+	for _, l := range leaves {
+		deeper := false
+		for _, o := range leaves {
+			if o.loc != l.loc && strings.HasPrefix(o.loc, strings.TrimSuffix(l.loc, "/")+"/") {
+				deeper = true
+				break
+			}
+		}
+		if deeper || seen[l] {
+			continue
+		}
+		seen[l] = true
+		out = append(out, Finding{Rule: RuleSchema, ID: "Schema.Invalid", Path: pointerToPath(l.loc), Message: l.msg})
+	}
 	if len(out) == 0 {
 		out = append(out, Finding{Rule: RuleSchema, ID: "Schema.Invalid", Message: ve.Error()})
 	}
 	return out
+}
+
+var englishPrinter = message.NewPrinter(language.English)
+
+// stubbed reports whether a schema URL belongs to a provider file that is not
+// shipped (its failures say nothing about the template).
+func (v *Validator) stubbed(url string) bool {
+	base, _, _ := strings.Cut(url, "#")
+	return v.missing[base]
 }
 
 // pointerToPath turns a JSON pointer (/resources/0/location) into the path

@@ -78,7 +78,7 @@ func TestQuickstartFlawsReported(t *testing.T) {
 		file string
 		want []string // rule/ID pairs that must be among the findings
 	}{
-		{"current/azuredeploy.json", []string{"apiVersions-Should-Be-Recent/ApiVersion.OutOfDate", "Shir-No-Management-Ports-From-Internet/Shir.Management.Port.Open"}},
+		{"current/azuredeploy.json", []string{"apiVersions-Should-Be-Recent/ApiVersion.OutOfDate", "Shir-No-Management-Ports-From-Internet/Shir.Management.Port.Open", "JSON-Schema/Schema.Invalid"}},
 		{"current/linked/nested/VMtemplate.json", []string{"Shir-No-Hardcoded-Storage-Suffix/Hardcoded.Storage.Suffix"}},
 		{"legacy-101/nested/V2IRtemplate.json", []string{"Outputs-Must-Not-Contain-Secrets/Output.Contains.Secret", "apiVersions-Should-Be-Recent/ApiVersion.Preview.Not.Recent"}},
 		{"legacy-101/azuredeploy.json", []string{"Shir-No-Management-Ports-From-Internet/Shir.Management.Port.Open", "JSON-Schema/Schema.Invalid"}},
