@@ -1,12 +1,14 @@
 package arm
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/shirhq/shir/arm/handler"
 	"github.com/shirhq/shir/internal/exitcode"
 	"github.com/shirhq/shir/internal/testref"
 )
@@ -143,4 +145,59 @@ func TestWriteTemplateAtomic(t *testing.T) {
 	if string(b) != "{\"a\":1}\n" {
 		t.Errorf("parameters file = %q", b)
 	}
+}
+
+// The settings the shir-handler template sends are exactly what the handler
+// accepts (with the template expressions replaced by deployment values).
+func TestShirHandlerTemplateMatchesHandlerSettings(t *testing.T) {
+	tmpl, _, _, err := RenderTemplate(TemplateOptions{Nodes: 2, Handler: "shir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources []struct {
+			Type       string `json:"type"`
+			Properties struct {
+				Settings          map[string]any `json:"settings"`
+				ProtectedSettings map[string]any `json:"protectedSettings"`
+			} `json:"properties"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(tmpl, &doc); err != nil {
+		t.Fatal(err)
+	}
+	key := "SHIR@rt-1@runtime1@ServiceEndpoint=https://cp.example.com@c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+	deployValues := map[string]string{"nodeName": "shir-1", "PORT": "8060", "authKey": key}
+	var resolve func(k string, v any) any
+	resolve = func(k string, v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := map[string]any{}
+			for kk, vv := range x {
+				out[kk] = resolve(kk, vv)
+			}
+			return out
+		case string:
+			if val, ok := deployValues[k]; ok && isExpr(x) {
+				return val
+			}
+		}
+		return v
+	}
+	for _, r := range doc.Resources {
+		if r.Type != "Microsoft.Compute/virtualMachines/extensions" {
+			continue
+		}
+		pub, _ := resolve("", r.Properties.Settings).(map[string]any)
+		prot, _ := json.Marshal(resolve("", r.Properties.ProtectedSettings))
+		cfg, err := handler.DecodeConfig(pub, prot)
+		if err != nil {
+			t.Fatalf("handler rejects the template's settings: %v", err)
+		}
+		if cfg.Props["AUTHKEY"] != key || cfg.Props["NODENAME"] != "shir-1" || cfg.Props["PORT"] != "8060" {
+			t.Errorf("props = %v", cfg.Props)
+		}
+		return
+	}
+	t.Fatal("no extension resource")
 }
