@@ -3,11 +3,21 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/smallstep/pkcs7"
 
 	"github.com/shirhq/shir/arm/handler"
 	"github.com/shirhq/shir/internal/testref"
@@ -121,5 +131,59 @@ func TestArmHandlerEnableNotImplemented(t *testing.T) {
 	err = provisionInstaller.Install(context.Background(), nil, func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "not implemented yet (tracked in issue #7)") {
 		t.Errorf("provisionInstaller = %v", err)
+	}
+}
+
+// End to end through the CLI: real encrypted settings, the not-yet-
+// implemented installer, and an error status that says so without the key.
+func TestArmHandlerEnableEncryptedSettings(t *testing.T) {
+	lib := t.TempDir()
+	root := filepath.Join(lib, "Shir.Azure.ShirNode-1.0.0")
+	cfg, status := filepath.Join(root, "config"), filepath.Join(root, "status")
+	for _, d := range []string{cfg, status} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, _ := json.Marshal([]any{map[string]any{"version": 1.0, "handlerEnvironment": map[string]string{"configFolder": cfg, "statusFolder": status}}})
+	must(t, os.WriteFile(filepath.Join(root, "HandlerEnvironment.json"), env, 0o600))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vm"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	must(t, err)
+	cert, err := x509.ParseCertificate(der)
+	must(t, err)
+	tp := handler.Thumbprint(cert)
+	must(t, os.WriteFile(filepath.Join(lib, tp+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	must(t, os.WriteFile(filepath.Join(lib, tp+".prv"), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
+	authKey := "SHIR@rt-1@runtime1@ServiceEndpoint=https://cp.example.com@c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+	enc, err := pkcs7.Encrypt([]byte(`{"authKey":"`+authKey+`"}`), []*x509.Certificate{cert})
+	must(t, err)
+	settings, _ := json.Marshal(map[string]any{"runtimeSettings": []any{map[string]any{"handlerSettings": map[string]any{
+		"publicSettings": map[string]any{"nodeName": "vm-1"}, "protectedSettings": base64.StdEncoding.EncodeToString(enc), "protectedSettingsCertThumbprint": tp,
+	}}}})
+	must(t, os.WriteFile(filepath.Join(cfg, "4.settings"), settings, 0o600))
+
+	code, _, errOut := runCLI(t, "arm", "handler", "enable", "--root", root)
+	if code != 1 {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	raw, err := os.ReadFile(filepath.Join(status, "4.status"))
+	must(t, err)
+	rep, err := handler.ParseStatus(raw)
+	must(t, err)
+	if rep.Status.Status != handler.StatusError || !strings.Contains(rep.Status.FormattedMessage.Message, "Enable failed: install: not implemented yet (tracked in issue #7)") {
+		t.Errorf("status = %+v", rep.Status)
+	}
+	if strings.Contains(string(raw)+errOut, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0") {
+		t.Error("the key leaked")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
