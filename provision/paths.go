@@ -1,0 +1,75 @@
+package provision
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Paths is where an installation lives. DefaultPaths gives the layout of
+// DESIGN.md; RootPaths puts everything under one directory (--root DIR), which
+// tests and the quickstart use.
+type Paths struct {
+	BinDir     string // the shir binary (and the dmgcmd link)
+	ConfigFile string // shir.toml
+	StateDir   string // identity, credentials, journal (0700)
+	LogDir     string
+}
+
+// Binary is the installed shir executable.
+func (p Paths) Binary(goos string) string {
+	if goos == "windows" {
+		return filepath.Join(p.BinDir, "shir.exe")
+	}
+	return filepath.Join(p.BinDir, "shir")
+}
+
+// JournalFile is the install journal.
+func (p Paths) JournalFile() string { return filepath.Join(p.StateDir, "install.json") }
+
+// DefaultPaths returns the system layout for goos.
+func DefaultPaths(goos string) Paths {
+	if goos == "windows" {
+		pf := envOr("ProgramFiles", `C:\Program Files`)
+		pd := envOr("ProgramData", `C:\ProgramData`)
+		return Paths{
+			BinDir:     filepath.Join(pf, "shir"),
+			ConfigFile: filepath.Join(pd, "shir", "shir.toml"),
+			StateDir:   filepath.Join(pd, "shir", "state"),
+			LogDir:     filepath.Join(pd, "shir", "logs"),
+		}
+	}
+	return Paths{
+		BinDir:     "/opt/shir",
+		ConfigFile: "/etc/shir/shir.toml",
+		StateDir:   "/var/lib/shir",
+		LogDir:     "/var/log/shir",
+	}
+}
+
+// RootPaths puts a whole installation under root.
+func RootPaths(root string) Paths {
+	return Paths{
+		BinDir:     filepath.Join(root, "bin"),
+		ConfigFile: filepath.Join(root, "etc", "shir.toml"),
+		StateDir:   filepath.Join(root, "state"),
+		LogDir:     filepath.Join(root, "logs"),
+	}
+}
+
+// WithProps applies INSTALLDIR and DATADIR.
+func (p Paths) WithProps(props PropertySet) Paths {
+	if d := props["INSTALLDIR"]; d != "" {
+		p.BinDir = d
+	}
+	if d := props["DATADIR"]; d != "" {
+		p.StateDir = d
+	}
+	return p
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
