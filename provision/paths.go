@@ -2,7 +2,9 @@ package provision
 
 import (
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 )
 
 // Paths is where an installation lives. DefaultPaths gives the layout of
@@ -19,6 +21,10 @@ type Paths struct {
 func (p Paths) Binary(goos string) string {
 	if goos == "windows" {
 		return filepath.Join(p.BinDir, "shir.exe")
+	}
+	if runtime.GOOS == "windows" {
+		// Describing a Linux layout from Windows (plans, tests): keep slashes.
+		return path.Join(p.BinDir, "shir")
 	}
 	return filepath.Join(p.BinDir, "shir")
 }
