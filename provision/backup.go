@@ -35,6 +35,10 @@ const maxBackupBytes = 16 << 20
 // a shir backup at all).
 var ErrBackupPassword = errors.New("wrong backup password, or not a shir backup file")
 
+// backupWorkFactor is scrypt's log2(N): 18 is age's default (about a second
+// on a small machine). Tests lower it.
+var backupWorkFactor = 18
+
 // minPasswordLen is the shortest backup password accepted.
 const minPasswordLen = 8
 
@@ -51,6 +55,7 @@ func WriteBackup(w io.Writer, b Backup, password string) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	r.SetWorkFactor(backupWorkFactor)
 	plain, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+func init() { backupWorkFactor = 10 } // fast tests; the format is the same
+
 func testBackup() Backup {
 	return Backup{Hostname: "h1", Version: "1.0.0", Identity: []byte(`{"nodeId":"n-1","token":"tok-secret"}`),
 		Credentials: map[string][]byte{"sql": []byte("P@ssw0rd!")}}
