@@ -46,7 +46,7 @@ func Open(o Options) (*Installation, error) {
 	}
 	paths := DefaultPaths(o.GOOS)
 	if o.Inv.Root != "" {
-		paths = RootPaths(o.Inv.Root)
+		paths = RootPaths(o.GOOS, o.Inv.Root)
 	}
 	paths = paths.WithProps(o.Inv.Props)
 	if err := os.MkdirAll(paths.StateDir, 0o700); err != nil {

@@ -52,13 +52,25 @@ func DefaultPaths(goos string) Paths {
 	}
 }
 
-// RootPaths puts a whole installation under root.
-func RootPaths(root string) Paths {
+// RootPaths puts the layout of goos under root (--root DIR): on Linux
+// DIR/opt/shir, DIR/etc/shir/shir.toml, DIR/var/lib/shir, DIR/var/log/shir;
+// on Windows DIR/Program Files/shir and DIR/ProgramData/shir/... . The agent
+// (internal/nodeconfig.DefaultPaths) finds the config at the same place.
+func RootPaths(goos, root string) Paths {
+	if goos == "windows" {
+		pd := filepath.Join(root, "ProgramData", "shir")
+		return Paths{
+			BinDir:     filepath.Join(root, "Program Files", "shir"),
+			ConfigFile: filepath.Join(pd, "shir.toml"),
+			StateDir:   filepath.Join(pd, "state"),
+			LogDir:     filepath.Join(pd, "logs"),
+		}
+	}
 	return Paths{
-		BinDir:     filepath.Join(root, "bin"),
-		ConfigFile: filepath.Join(root, "etc", "shir.toml"),
-		StateDir:   filepath.Join(root, "state"),
-		LogDir:     filepath.Join(root, "logs"),
+		BinDir:     filepath.Join(root, "opt", "shir"),
+		ConfigFile: filepath.Join(root, "etc", "shir", "shir.toml"),
+		StateDir:   filepath.Join(root, "var", "lib", "shir"),
+		LogDir:     filepath.Join(root, "var", "log", "shir"),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -46,7 +47,7 @@ var (
 
 func newEnv(t *testing.T) *Env {
 	t.Helper()
-	p := RootPaths(t.TempDir())
+	p := RootPaths(runtime.GOOS, t.TempDir())
 	if err := os.MkdirAll(p.StateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

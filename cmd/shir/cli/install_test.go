@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/shirhq/shir/provision"
 )
 
 func TestInstallRootSandbox(t *testing.T) {
@@ -15,26 +17,23 @@ func TestInstallRootSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "[layout] copy") || !strings.Contains(out, "nothing is changed") {
 		t.Fatalf("dry-run: %d\n%s\n%s", code, out, errOut)
 	}
-	if _, err := os.Stat(filepath.Join(root, "bin")); !os.IsNotExist(err) {
-		t.Fatalf("dry-run changed the root: %v", err)
+	if ents, _ := os.ReadDir(root); len(ents) != 1 { // only the state dir with the lock
+		t.Fatalf("dry-run changed the root: %v", ents)
 	}
+	paths := provision.RootPaths(runtime.GOOS, root)
 
 	code, out, errOut = run(t, "shir", "install", "/q", "/l*v", logFile, "--root", root, "--no-service", "NODENAME=n1", "PROXYPASSWORD=hunter2x")
 	if code != 0 || !strings.Contains(out, "install complete") {
 		t.Fatalf("install: %d\n%s\n%s", code, out, errOut)
 	}
-	bin := "shir"
-	if runtime.GOOS == "windows" {
-		bin = "shir.exe"
-	}
-	if _, err := os.Stat(filepath.Join(root, "bin", bin)); err != nil {
+	if _, err := os.Stat(paths.Binary(runtime.GOOS)); err != nil {
 		t.Fatal(err)
 	}
 	log, err := os.ReadFile(logFile)
 	if err != nil || !strings.Contains(string(log), "install complete") || strings.Contains(string(log), "hunter2x") {
 		t.Fatalf("log file (%v):\n%s", err, log)
 	}
-	journal, _ := os.ReadFile(filepath.Join(root, "state", "install.json"))
+	journal, _ := os.ReadFile(paths.JournalFile())
 	if strings.Contains(string(journal), "hunter2x") {
 		t.Fatal("journal holds a secret")
 	}
@@ -43,17 +42,17 @@ func TestInstallRootSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "kept state") {
 		t.Fatalf("uninstall: %d\n%s", code, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, "bin")); !os.IsNotExist(err) {
+	if _, err := os.Stat(paths.BinDir); !os.IsNotExist(err) {
 		t.Errorf("bin dir left after uninstall: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "state")); err != nil {
+	if _, err := os.Stat(paths.StateDir); err != nil {
 		t.Errorf("state removed without --purge: %v", err)
 	}
 	code, out, _ = run(t, "shir", "uninstall", "--root", root, "--no-service", "--purge")
 	if code != 0 || !strings.Contains(out, "purged state") {
 		t.Fatalf("uninstall --purge: %d\n%s", code, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, "state")); !os.IsNotExist(err) {
+	if _, err := os.Stat(paths.StateDir); !os.IsNotExist(err) {
 		t.Errorf("state left after --purge: %v", err)
 	}
 }
