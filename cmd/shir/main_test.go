@@ -38,6 +38,46 @@ func checkVersionJSON(t *testing.T, out []byte, goos string) {
 	}
 }
 
+// checkCheckJSON parses `shir check --json` output and checks that the exit
+// code agrees with it (0 passed, 3 failed) and that the check list is the
+// one of goos.
+func checkCheckJSON(t *testing.T, out []byte, err error, goos string, wantIDs ...string) {
+	t.Helper()
+	var res struct {
+		Schema int
+		OS     string
+		Passed bool
+		Checks []struct{ ID, Status, Message string }
+	}
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		t.Fatalf("check --json: %v (exit %v): %q", jerr, err, out)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[bool]int{true: 0, false: 3}[res.Passed]; code != want {
+		t.Errorf("check --json: exit %d, passed %v", code, res.Passed)
+	}
+	if res.Schema != 1 || res.OS != goos {
+		t.Errorf("check --json: schema %d, os %q", res.Schema, res.OS)
+	}
+	ids := map[string]bool{}
+	for _, c := range res.Checks {
+		ids[c.ID] = true
+		if c.Status == "" || c.Message == "" {
+			t.Errorf("check %s: empty status or message", c.ID)
+		}
+	}
+	for _, id := range wantIDs {
+		if !ids[id] {
+			t.Errorf("check --json on %s has no %s check", goos, id)
+		}
+	}
+}
+
 func TestBinaryLinux(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("runs only on linux/amd64")
@@ -59,6 +99,13 @@ func TestBinaryLinux(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "-RegisterNewNode") {
 		t.Fatalf("dmgcmd -?: %v\n%s", err, out)
 	}
+	out, err = exec.Command(bin, "check", "--json", "--no-remote-access").Output()
+	checkCheckJSON(t, out, err, "linux", "os-version", "systemd", "memory")
+	out, err = exec.Command(bin, "check", "--ignore", "all", "--no-remote-access").Output()
+	if err != nil || !strings.HasPrefix(string(out), "ID ") || !strings.Contains(string(out), "os-version") {
+		t.Fatalf("check --ignore all: %v\n%s", err, out)
+	}
+
 	err = exec.Command(bin, "install", "/q", "BOGUS=1").Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1603&0xff {
 		t.Fatalf("install /q BOGUS=1: %v, want exit 1603 (cut to 8 bits)", err)
@@ -93,6 +140,15 @@ func TestBinaryWine(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `-RegisterNewNode "<AuthenticationKey>" ["<NodeName>"]`) || !strings.Contains(string(out), "-TurnOffAutoUpdate") {
 		t.Fatalf("wine dmgcmd.exe -?: %v\n%s", err, out)
 	}
+	// shir.exe check under Wine: the real registry, SCM, LSA, token and
+	// power API (which Wine lacks: power is "could not determine").
+	out, err = exec.Command(wine, exe, "check", "--json", "--no-remote-access").Output()
+	checkCheckJSON(t, out, err, "windows", "os-version", "dotnet-472", "not-dc", "power", "logon-right")
+	out, err = exec.Command(wine, exe, "check", "--ignore", "all").Output()
+	if err != nil || !strings.HasPrefix(string(out), "ID ") || !strings.Contains(string(out), "dotnet-472") {
+		t.Fatalf("wine shir.exe check --ignore all: %v\n%s", err, out)
+	}
+
 	err = exec.Command(wine, exe, "dmgcmd", "-bogus").Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Fatalf("wine shir.exe dmgcmd -bogus: %v, want exit 2", err)
