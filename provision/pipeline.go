@@ -46,6 +46,7 @@ type Planner interface {
 // Env is what every step sees.
 type Env struct {
 	Paths     Paths
+	Root      string // --root DIR, "" for a system install
 	Props     PropertySet
 	NoService bool
 	Out       io.Writer    // user-facing progress, kubeadm style "[step] ..."

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/shirhq/shir/internal/exitcode"
+	"github.com/shirhq/shir/prereq"
 )
 
 // fakeStep records what happens to it in a shared log.
@@ -201,4 +202,35 @@ func TestLock(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	unlock2()
+}
+
+type fakeCheck struct {
+	id string
+	v  prereq.Verdict
+}
+
+func (c fakeCheck) ID() string                           { return c.id }
+func (c fakeCheck) Check(context.Context) prereq.Verdict { return c.v }
+
+func TestPrereqStepStopsInstall(t *testing.T) {
+	env := newEnv(t)
+	var out strings.Builder
+	env.Out = &out
+	failing := &prereqStep{checks: func(prereq.Options) []prereq.Checker {
+		return []prereq.Checker{fakeCheck{"dotnet-472", prereq.Fail(prereq.SeverityError, "install .NET 4.7.2", ".NET is too old")}}
+	}}
+	var log []string
+	r := &Runner{Steps: append([]Step{failing}, asSteps(steps(&log, "layout"))...)}
+	_, err := r.Install(context.Background(), env)
+	if exitcode.Code(err) != exitcode.Prereq || len(log) != 0 {
+		t.Fatalf("err %v (code %d), log %v", err, exitcode.Code(err), log)
+	}
+	if !strings.Contains(out.String(), "install .NET 4.7.2") {
+		t.Errorf("fix hint not shown:\n%s", out.String())
+	}
+	// IGNOREPREREQ turns the error into a warning.
+	env.Props = PropertySet{"IGNOREPREREQ": "dotnet-472"}
+	if _, err := r.Install(context.Background(), env); err != nil || strings.Join(log, ",") != "apply layout" {
+		t.Fatalf("with IGNOREPREREQ: %v %v", err, log)
+	}
 }
