@@ -1,0 +1,5 @@
+//go:build !linux
+
+package firewall
+
+func probePort(port int) (Listener, error) { return listenProbe(port) }
