@@ -63,7 +63,7 @@ func Open(o Options) (*Installation, error) {
 	}
 	env := &Env{Paths: paths, Root: o.Inv.Root, Props: o.Inv.Props, NoService: o.Inv.NoService, Out: o.Out, Log: o.Log, Journal: j}
 	steps := []Step{&prereqStep{}, &layoutStep{Source: o.Source, GOOS: o.GOOS}}
-	steps = append(steps, &servicesStep{GOOS: o.GOOS, SM: kardianosManager{}, Run: execRunner{}})
+	steps = append(steps, &servicesStep{GOOS: o.GOOS, SM: kardianosManager{}, Run: execRunner{}}, &firewallStep{})
 	steps = append(steps, o.Extra...)
 	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock}, nil
 }
