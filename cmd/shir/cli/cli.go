@@ -112,9 +112,9 @@ Start with: shir quickstart
 	root.AddCommand(
 		a.versionCommand(),
 		a.checkCommand(),
-		a.installCommand("install", "Install this machine as a node (flags or msiexec style: /q AUTHKEY=... NOFIREWALL=1)", 7),
-		a.installCommand("uninstall", "Remove services, firewall rule and files (state is kept unless --purge)", 7),
-		a.installCommand("repair", "Re-apply every install step", 7),
+		a.installCommand("install", "Install this machine as a node (flags or msiexec style: /q AUTHKEY=... NOFIREWALL=1)"),
+		a.installCommand("uninstall", "Remove services, firewall rule and files (state is kept unless --purge)"),
+		a.installCommand("repair", "Re-apply every install step"),
 		a.dmgcmdCommand(),
 		a.agentCommand(),
 		a.updaterCommand(),

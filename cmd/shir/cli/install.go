@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shirhq/shir/internal/buildinfo"
 	"github.com/shirhq/shir/provision"
 )
 
-func (a *app) installCommand(name, short string, issue int) *cobra.Command {
+func (a *app) installCommand(name, short string) *cobra.Command {
 	var props strings.Builder
 	for _, p := range provision.Properties {
 		fmt.Fprintf(&props, "  %-16s %s\n", p.Name, p.Help)
@@ -48,7 +53,7 @@ Examples:
 			if inv.Purge && name != "uninstall" {
 				return usageError("--purge is only for uninstall")
 			}
-			return notImplemented(issue)
+			return a.runInstaller(cmd.Context(), name, inv)
 		},
 	}
 	return c
@@ -83,5 +88,46 @@ func (a *app) dmgcmdCommand() *cobra.Command {
 			}
 			return fmt.Errorf("action %s: %w", dc, notImplemented(7))
 		},
+	}
+}
+
+// runInstaller runs install, uninstall or repair through the provision
+// pipeline, with the optional /l*v log file.
+func (a *app) runInstaller(ctx context.Context, name string, inv provision.Invocation) error {
+	out := a.stdout
+	logger := slog.New(slog.DiscardHandler)
+	if inv.LogFile != "" {
+		f, err := os.OpenFile(inv.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		defer f.Close()
+		level := slog.LevelInfo
+		if inv.LogVerbose {
+			level = slog.LevelDebug
+		}
+		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
+		out = io.MultiWriter(out, f)
+		logger.Info("shir "+name, "version", buildinfo.Get().Version, "properties", inv.Props.String())
+	}
+	in, err := provision.Open(provision.Options{Inv: inv, Out: out, Log: logger})
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if inv.DryRun {
+		fmt.Fprintf(out, "shir %s --dry-run: nothing is changed\n", name)
+		for _, l := range in.Plan() {
+			fmt.Fprintln(out, l)
+		}
+		return nil
+	}
+	switch name {
+	case "uninstall":
+		return in.Uninstall(ctx, inv.Purge)
+	case "repair":
+		return in.Repair(ctx)
+	default:
+		return in.Install(ctx)
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !windows
+
+package provision
+
+import "os"
+
+// replaceFile renames src over dst.
+func replaceFile(src, dst string) error { return os.Rename(src, dst) }
