@@ -17,7 +17,7 @@ func TestRenderUnitsGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, name, b)
+		golden(t, name+".golden", b)
 	}
 }
 
