@@ -81,8 +81,8 @@ func (m Manifest) Validate() error {
 	if m.Schema != 1 {
 		return bad("schema", "want 1, got %d", m.Schema)
 	}
-	if _, err := version.NewSemver(m.Version); err != nil {
-		return bad("version", "%q is not a semantic version", m.Version)
+	if v, err := version.NewSemver(m.Version); err != nil || v.String() != m.Version {
+		return bad("version", "%q is not a semantic version in the form 1.2.3", m.Version)
 	}
 	if m.Channel != "stable" && m.Channel != "beta" {
 		return bad("channel", "want stable or beta, got %q", m.Channel)

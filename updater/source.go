@@ -300,6 +300,19 @@ func httpOpen(ctx context.Context, c *http.Client, u string, hdr http.Header, of
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 	}
+	if req.Header.Get("Authorization") != "" {
+		// Redirect targets (pre-signed storage URLs) never get the token,
+		// even on the same host.
+		cc := *c
+		cc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return fmt.Errorf("stopped after 10 redirects")
+			}
+			r.Header.Del("Authorization")
+			return nil
+		}
+		c = &cc
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("get %s: %w", redactURL(u), err)

@@ -154,7 +154,7 @@ func (s *GitHubSource) Open(ctx context.Context, rel Release, a Artifact, offset
 	}
 	hdr := http.Header{"Accept": {"application/octet-stream"}}
 	if s.token != "" {
-		hdr.Set("Authorization", "Bearer "+s.token) // Go drops it on a redirect to another host
+		hdr.Set("Authorization", "Bearer "+s.token) // httpOpen drops it on redirects
 	}
 	return httpOpen(ctx, s.http, as.url, hdr, offset)
 }
