@@ -94,7 +94,7 @@ func WaitHealthy(ctx context.Context, path, version string, since time.Time, tim
 			}
 			return err
 		}
-		if poll < 250*time.Millisecond {
+		if poll < 100*time.Millisecond {
 			poll *= 2
 		}
 	}
