@@ -30,7 +30,8 @@ func newSandbox(t testing.TB, current string) *sandbox {
 		t.Fatal(err)
 	}
 	s.host = &ProcessHost{Path: s.target, Env: []string{
-		"SHIR_UPDATER_TEST_HOST=1", "SHIR_TEST_HEALTH=" + filepath.Join(s.state, HealthFileName)}}
+		"SHIR_UPDATER_TEST_HOST=1", "SHIR_TEST_HEALTH=" + filepath.Join(s.state, HealthFileName)},
+		Output: t.Output()}
 	if err := s.host.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestEndToEndBrokenRollsBack(t *testing.T) {
 	}
 	h, herr := ReadHealth(filepath.Join(s.state, HealthFileName))
 	if herr != nil || h.Version != "1.0.0" || s.host.Exited() {
-		t.Fatalf("after rollback: health %+v %v, exited %v", h, herr, s.host.Exited())
+		t.Fatalf("after rollback: health %+v %v, exited %v; apply: %v", h, herr, s.host.Exited(), err)
 	}
 	st, _ := LoadState(filepath.Join(s.state, "updater.json"))
 	if !st.IsBad("1.1.0") {

@@ -33,13 +33,21 @@ type Health struct {
 // HealthFileName is the file name of the health contract in the state directory.
 const HealthFileName = "health.json"
 
-// WriteHealth writes h to path atomically; the host calls it.
+// WriteHealth writes h to path atomically; the host calls it. On Windows the
+// rename fails while a reader has the file open, so it retries for up to a
+// second before giving up.
 func WriteHealth(path string, h Health) error {
 	b, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o644)
+	for i := 0; ; i++ {
+		err = writeFileAtomic(path, append(b, '\n'), 0o644)
+		if err == nil || i == 50 {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // ReadHealth reads the health file.
