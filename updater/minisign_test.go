@@ -156,8 +156,10 @@ func mustRead(t *testing.T, p string) []byte {
 // password without echoing it. Slow (about 30 s here): skipped with -short.
 func TestDecryptMinisignKey(t *testing.T) {
 	mini := needMinisign(t)
-	if testing.Short() {
-		t.Skip("decrypting a minisign-encrypted key not run in -short mode (1 GiB scrypt, ~30 s)")
+	if testing.Short() || raceEnabled {
+		// About 30 s without and 95 s with -race (scrypt's core under the race
+		// detector). Run it with: go test -run DecryptMinisignKey ./updater/
+		t.Skip("decrypting a minisign-encrypted (1 GiB scrypt) key not run with -short or -race")
 	}
 	dir := t.TempDir()
 	pubFile, keyFile := filepath.Join(dir, "m.pub"), filepath.Join(dir, "m.key")
