@@ -457,3 +457,5 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Errorf("heartbeat not flushed on close: %+v", rt.Nodes)
 	}
 }
+
+func clientFilter(rt, state string) client.JobFilter { return client.JobFilter{Runtime: rt, State: state} }
