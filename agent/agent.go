@@ -118,6 +118,9 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if _, err := os.Stat(filepath.Join(stateDir, register.IdentityFile)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w (no identity in %s): register it with shir dmgcmd -rn KEY or shir install AUTHKEY=...", register.ErrNotRegistered, stateDir)
+	}
 	prot, err := secret.ForStateDir(stateDir)
 	if err != nil {
 		return fmt.Errorf("state dir %s: %w", stateDir, err)
