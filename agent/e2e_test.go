@@ -343,3 +343,31 @@ func TestConcurrencyFromControlPlane(t *testing.T) {
 		waitJob(t, c, id, api.JobSucceeded)
 	}
 }
+
+// TestRemovedNodeStops: when an admin removes the node, its token is
+// refused and Run ends with an error saying to register again.
+func TestRemovedNodeStops(t *testing.T) {
+	c, rtID, key := setup(t)
+	a := registerNode(t, c, key, "node-a")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Options{Root: a.root, Config: &nodeconfig.Config{}, LeaseWait: time.Second,
+			Backoff: agent.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+			Ready:   func(register.Identity) { close(ready) }})
+	}()
+	<-ready
+	if err := c.admin.RemoveNode(t.Context(), rtID, "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "register it again") {
+			t.Fatalf("Run after removal: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop after the node was removed")
+	}
+}
