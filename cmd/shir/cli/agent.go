@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,12 @@ import (
 	"github.com/shirhq/shir/internal/exitcode"
 	"github.com/shirhq/shir/internal/nodeconfig"
 	"github.com/shirhq/shir/internal/secret"
+	"github.com/shirhq/shir/internal/svcrun"
 )
+
+// HostServiceName is the host service's name on Windows (DESIGN.md), also
+// its Event Log source.
+const HostServiceName = "shirhost"
 
 func (a *app) agentCommand() *cobra.Command {
 	nodeFlags := func(c *cobra.Command) {
@@ -40,8 +46,13 @@ shutdown_timeout (shir.toml) to finish, the rest are handed back.
 				return err
 			}
 			level, _ := nodeconfig.ParseLevel(cfg.LogLevel)
-			opts.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			return agent.Run(cmd.Context(), opts)
+			text := slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})
+			// Under the Windows SCM: service handshake and the Event Log
+			// (source "shirhost"); elsewhere stderr (journald on Linux).
+			return svcrun.Run(cmd.Context(), HostServiceName, text, func(ctx context.Context, log *slog.Logger) error {
+				opts.Logger = log
+				return agent.Run(ctx, opts)
+			})
 		},
 	}
 	nodeFlags(run)
