@@ -21,7 +21,10 @@ import (
 	"github.com/shirhq/shir/controlplane"
 	"github.com/shirhq/shir/controlplane/api"
 	"github.com/shirhq/shir/controlplane/client"
+	"github.com/shirhq/shir/internal/netproxy"
+	"github.com/shirhq/shir/internal/netproxy/netproxytest"
 	"github.com/shirhq/shir/internal/nodeconfig"
+	"github.com/shirhq/shir/internal/secret"
 )
 
 // cp is a real control plane (controlplane.Server, SQLite, TLS with a
@@ -369,5 +372,49 @@ func TestRemovedNodeStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not stop after the node was removed")
+	}
+}
+
+// TestAgentThroughProxy: with [proxy] mode = "custom" and a sealed password,
+// heartbeats, leases and results go through the proxy (CONNECT to the
+// control plane), authenticated.
+func TestAgentThroughProxy(t *testing.T) {
+	c, rtID, key := setup(t)
+	a := registerNode(t, c, key, "node-a")
+	px := netproxytest.New("proxyuser", "proxy-pw")
+	defer px.Close()
+	prot, err := secret.ForStateDir(a.stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netproxy.SavePassword(a.stateDir, prot, "proxy-pw"); err != nil {
+		t.Fatal(err)
+	}
+	<-a.start(t, nodeconfig.Config{Proxy: nodeconfig.Proxy{Mode: "custom", URL: px.URL, User: "proxyuser"}})
+	j := submit(t, c, rtID, api.KindTestConnection, api.TestConnectionSpec{Protocol: "tcp", Address: c.addr})
+	waitJob(t, c, j.ID, api.JobSucceeded)
+	if px.Denied() != 0 || len(px.Targets()) == 0 {
+		t.Fatalf("proxy: denied %d, targets %v", px.Denied(), px.Targets())
+	}
+	for _, tg := range px.Targets() {
+		if tg != c.addr {
+			t.Fatalf("proxy target %s, want only the control plane %s", tg, c.addr)
+		}
+	}
+}
+
+// TestCorruptIdentityRefusesToStart: a damaged identity stops Run with a
+// recovery hint and stays as it was.
+func TestCorruptIdentityRefusesToStart(t *testing.T) {
+	c, _, key := setup(t)
+	a := registerNode(t, c, key, "node-a")
+	p := filepath.Join(a.stateDir, register.IdentityFile)
+	os.WriteFile(p, []byte("SHIRSEC1garbage"), 0o600)
+	err := agent.Run(t.Context(), agent.Options{Root: a.root, Config: &nodeconfig.Config{}})
+	if err == nil || !strings.Contains(err.Error(), "restore the state directory from a backup") {
+		t.Fatalf("Run with a corrupt identity: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "SHIRSEC1garbage" {
+		t.Fatal("corrupt identity was changed")
 	}
 }
