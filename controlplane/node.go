@@ -347,5 +347,3 @@ func (s *Server) jobView(j store.Job) api.Job {
 		CancelRequested: j.CancelRequested, Progress: j.Progress, ProgressMessage: j.ProgressMessage, ProgressBytes: j.ProgressBytes,
 		Error: j.Error, Output: j.Output, CreatedAt: s.apiTime(j.CreatedAt), StartedAt: s.apiTime(j.StartedAt), FinishedAt: s.apiTime(j.FinishedAt)}
 }
-
-

@@ -458,4 +458,6 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 }
 
-func clientFilter(rt, state string) client.JobFilter { return client.JobFilter{Runtime: rt, State: state} }
+func clientFilter(rt, state string) client.JobFilter {
+	return client.JobFilter{Runtime: rt, State: state}
+}
