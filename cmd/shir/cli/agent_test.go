@@ -13,7 +13,7 @@ import (
 	"github.com/shirhq/shir/internal/nodeconfig"
 )
 
-func runIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+func runAgentCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Main(context.Background(), append([]string{"shir"}, args...), strings.NewReader(stdin), &out, &errOut)
@@ -22,20 +22,20 @@ func runIn(t *testing.T, stdin string, args ...string) (int, string, string) {
 
 func TestAgentCredentialCLI(t *testing.T) {
 	root := t.TempDir()
-	code, out, errOut := runIn(t, "hunter2-secret\n", "agent", "credential", "put", "sftp", "--user", "alice", "--root", root)
+	code, out, errOut := runAgentCLI(t, "hunter2-secret\n", "agent", "credential", "put", "sftp", "--user", "alice", "--root", root)
 	if code != 0 || !strings.Contains(out, "credential sftp stored") || strings.Contains(out+errOut, "hunter2") {
 		t.Fatalf("put: %d %q %q", code, out, errOut)
 	}
-	code, out, _ = runIn(t, "", "agent", "credential", "get", "sftp", "--root", root)
+	code, out, _ = runAgentCLI(t, "", "agent", "credential", "get", "sftp", "--root", root)
 	if code != 0 || out != "hunter2-secret\n" {
 		t.Fatalf("get: %d %q", code, out)
 	}
-	code, out, _ = runIn(t, "", "agent", "credential", "get", "sftp", "--json", "--root", root)
+	code, out, _ = runAgentCLI(t, "", "agent", "credential", "get", "sftp", "--json", "--root", root)
 	var c credstore.Credential
 	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.User != "alice" || c.Secret != "hunter2-secret" {
 		t.Fatalf("get --json: %d %q", code, out)
 	}
-	code, out, _ = runIn(t, "", "agent", "credential", "list", "--root", root)
+	code, out, _ = runAgentCLI(t, "", "agent", "credential", "list", "--root", root)
 	if code != 0 || !strings.Contains(out, "sftp") || !strings.Contains(out, "alice") || strings.Contains(out, "hunter2") {
 		t.Fatalf("list: %d %q", code, out)
 	}
@@ -44,19 +44,19 @@ func TestAgentCredentialCLI(t *testing.T) {
 	if err != nil || bytes.Contains(raw, []byte("hunter2")) {
 		t.Fatalf("store file: %v", err)
 	}
-	code, _, _ = runIn(t, "", "agent", "credential", "delete", "sftp", "--root", root)
+	code, _, _ = runAgentCLI(t, "", "agent", "credential", "delete", "sftp", "--root", root)
 	if code != 0 {
 		t.Fatalf("delete: %d", code)
 	}
-	code, _, errOut = runIn(t, "", "agent", "credential", "get", "sftp", "--root", root)
+	code, _, errOut = runAgentCLI(t, "", "agent", "credential", "get", "sftp", "--root", root)
 	if code != 1 || !strings.Contains(errOut, "credential not found: sftp") {
 		t.Fatalf("get after delete: %d %q", code, errOut)
 	}
-	code, _, errOut = runIn(t, "x", "agent", "credential", "put", "bad name", "--root", root)
+	code, _, errOut = runAgentCLI(t, "x", "agent", "credential", "put", "bad name", "--root", root)
 	if code != 2 || !strings.Contains(errOut, "name may contain only") {
 		t.Fatalf("bad name: %d %q", code, errOut)
 	}
-	code, _, errOut = runIn(t, "", "agent", "credential", "put", "empty", "--root", root)
+	code, _, errOut = runAgentCLI(t, "", "agent", "credential", "put", "empty", "--root", root)
 	if code != 2 || !strings.Contains(errOut, "secret must be") {
 		t.Fatalf("empty secret: %d %q", code, errOut)
 	}
@@ -64,17 +64,17 @@ func TestAgentCredentialCLI(t *testing.T) {
 
 func TestAgentRunErrors(t *testing.T) {
 	root := t.TempDir()
-	code, _, errOut := runIn(t, "", "agent", "run", "--root", root)
+	code, _, errOut := runAgentCLI(t, "", "agent", "run", "--root", root)
 	if code != 1 || !strings.Contains(errOut, "not registered") || !strings.Contains(errOut, "dmgcmd -rn") {
 		t.Fatalf("unregistered: %d %q", code, errOut)
 	}
 	cfg := filepath.Join(root, "shir.toml")
 	os.WriteFile(cfg, []byte("concurrency = -3\n"), 0o644)
-	code, _, errOut = runIn(t, "", "agent", "run", "--config", cfg)
+	code, _, errOut = runAgentCLI(t, "", "agent", "run", "--config", cfg)
 	if code != 2 || !strings.Contains(errOut, "concurrency") {
 		t.Fatalf("bad config: %d %q", code, errOut)
 	}
-	code, _, errOut = runIn(t, "", "agent", "run", "--config", filepath.Join(root, "missing.toml"))
+	code, _, errOut = runAgentCLI(t, "", "agent", "run", "--config", filepath.Join(root, "missing.toml"))
 	if code != 1 || !strings.Contains(errOut, "missing.toml") {
 		t.Fatalf("missing config: %d %q", code, errOut)
 	}
