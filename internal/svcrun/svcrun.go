@@ -20,9 +20,12 @@ type Body func(ctx context.Context, log *slog.Logger) error
 
 // Run runs body as the service name, or in the foreground.
 // fallback is the handler used outside the service manager (e.g. a text
-// handler on stderr) and alongside the Event Log inside it.
-func Run(ctx context.Context, name string, fallback slog.Handler, body Body) error {
-	return run(ctx, name, fallback, body)
+// handler on stderr) and alongside the Event Log inside it. asService skips
+// the detection and answers the SCM in any case: the installer puts it in
+// the service's arguments (`shir agent run --service`), because detection
+// fails where services do not run in session 0 (Wine).
+func Run(ctx context.Context, name string, asService bool, fallback slog.Handler, body Body) error {
+	return run(ctx, name, asService, fallback, body)
 }
 
 // multiHandler sends each record to every handler that is enabled for it.

@@ -7,6 +7,6 @@ import (
 	"log/slog"
 )
 
-func run(ctx context.Context, _ string, fallback slog.Handler, body Body) error {
+func run(ctx context.Context, _ string, _ bool, fallback slog.Handler, body Body) error {
 	return body(ctx, slog.New(fallback))
 }

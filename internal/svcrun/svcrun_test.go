@@ -12,7 +12,7 @@ import (
 // body with the fallback handler.
 func TestForeground(t *testing.T) {
 	var buf bytes.Buffer
-	err := Run(context.Background(), "shirhost", slog.NewTextHandler(&buf, nil), func(_ context.Context, log *slog.Logger) error {
+	err := Run(context.Background(), "shirhost", false, slog.NewTextHandler(&buf, nil), func(_ context.Context, log *slog.Logger) error {
 		log.Info("body ran")
 		return nil
 	})

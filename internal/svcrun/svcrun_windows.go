@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/windows/svc/eventlog"
 )
 
-func run(ctx context.Context, name string, fallback slog.Handler, body Body) error {
+func run(ctx context.Context, name string, asService bool, fallback slog.Handler, body Body) error {
 	isSvc, err := svc.IsWindowsService()
-	if err != nil || !isSvc {
+	if !asService && (err != nil || !isSvc) {
 		return body(ctx, slog.New(fallback))
 	}
 	log := slog.New(fallback)

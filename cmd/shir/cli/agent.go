@@ -49,13 +49,15 @@ shutdown_timeout (shir.toml) to finish, the rest are handed back.
 			text := slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})
 			// Under the Windows SCM: service handshake and the Event Log
 			// (source "shirhost"); elsewhere stderr (journald on Linux).
-			return svcrun.Run(cmd.Context(), HostServiceName, text, func(ctx context.Context, log *slog.Logger) error {
+			asService, _ := cmd.Flags().GetBool("service")
+			return svcrun.Run(cmd.Context(), HostServiceName, asService, text, func(ctx context.Context, log *slog.Logger) error {
 				opts.Logger = log
 				return agent.Run(ctx, opts)
 			})
 		},
 	}
 	nodeFlags(run)
+	run.Flags().Bool("service", false, "answer the Windows service manager even when detection says otherwise (the installer sets it)")
 
 	put := &cobra.Command{
 		Use:   "put NAME",
