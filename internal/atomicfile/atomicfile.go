@@ -1,18 +1,38 @@
-// Package atomicfile writes files so that a reader (or a crash) never sees a
-// half-written file: the data goes to a temp file in the same directory, is
-// synced, and is renamed over the target.
+// Package atomicfile writes files so that a reader sees either the old or the
+// new content, never a half-written file: the data goes to a temporary file in
+// the same directory, is synced, and is renamed over the target.
+//
+// Files written with a mode that gives nothing to group and others (0600) are
+// private: on Linux the mode says so; on Windows the file is created with a
+// protected DACL for SYSTEM, Administrators and its owner only, so it is never
+// readable by others, not even for a moment (the state directory's own ACL is
+// the installer's job).
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 )
 
-// Write replaces path with data, atomically, with permission perm.
+// Write replaces path with data, atomically, with mode perm.
 func Write(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var f *os.File
+	for range 10 {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		tmp := filepath.Join(dir, "."+base+".tmp"+hex.EncodeToString(b[:]))
+		f, err = createPrivate(tmp, perm)
+		if !os.IsExist(err) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -23,20 +43,17 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: chmod: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("write %s: sync: %w", path, err)
 	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: close: %w", path, err)
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: rename: %w", path, err)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	syncDir(dir)
 	return nil

@@ -1,0 +1,264 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/shirhq/shir/controlplane/api"
+	"github.com/shirhq/shir/controlplane/store"
+)
+
+// liveNode is a node as the running server sees it: the stored row plus the
+// latest heartbeat, kept in memory (guarded by Server.mu) so that heartbeats
+// and authentication do not touch the database.
+type liveNode struct {
+	id, runtimeID, name string
+	tokenHash           string
+	machine             api.MachineFacts
+	registeredAt        time.Time
+	concurrency         int // admin setting
+	reported            int // node's default
+	version             string
+	lastSeen            time.Time
+	online              bool
+	metrics             api.Metrics
+	update              api.UpdateStatus
+	remoteAccess        string
+	dirty               bool // heartbeat not yet flushed
+}
+
+func newLiveNode(n store.Node) *liveNode {
+	ln := &liveNode{
+		id: n.ID, runtimeID: n.RuntimeID, name: n.Name, tokenHash: n.TokenHash, registeredAt: n.RegisteredAt,
+		concurrency: n.Concurrency, reported: n.ReportedConcurrency, version: n.Version, lastSeen: n.LastSeen,
+		remoteAccess: n.RemoteAccess,
+	}
+	_ = json.Unmarshal(n.Machine, &ln.machine)
+	if len(n.Metrics) > 0 {
+		_ = json.Unmarshal(n.Metrics, &ln.metrics)
+	}
+	if len(n.Update) > 0 {
+		_ = json.Unmarshal(n.Update, &ln.update)
+	}
+	return ln
+}
+
+// limit is the node's effective concurrency: the admin's setting, else the
+// node's reported default, else its CPU count (at least 1).
+func (n *liveNode) limit() int {
+	switch {
+	case n.concurrency > 0:
+		return n.concurrency
+	case n.reported > 0:
+		return min(n.reported, api.MaxConcurrency)
+	case n.machine.CPUs > 0:
+		return min(n.machine.CPUs, api.MaxConcurrency)
+	}
+	return 1
+}
+
+func (n *liveNode) status() string {
+	if n.online {
+		return api.StatusOnline
+	}
+	return api.StatusOffline
+}
+
+// load fills the in-memory tables from the store.
+func (s *Server) load(ctx context.Context) error {
+	rts, err := s.store.Runtimes(ctx)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.store.Nodes(ctx, "")
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rt := range rts {
+		s.runtimes[rt.ID] = rt
+	}
+	for _, n := range nodes {
+		ln := newLiveNode(n)
+		ln.online = !ln.lastSeen.IsZero() && now.Sub(ln.lastSeen) <= s.offlineAfter()
+		s.addNodeLocked(ln)
+	}
+	return nil
+}
+
+func (s *Server) offlineAfter() time.Duration { return 3 * s.opts.HeartbeatInterval }
+
+func (s *Server) addNodeLocked(n *liveNode) {
+	if old := s.nodes[n.id]; old != nil {
+		delete(s.byToken, old.tokenHash)
+	}
+	s.nodes[n.id] = n
+	s.byToken[n.tokenHash] = n
+	m := s.byRT[n.runtimeID]
+	if m == nil {
+		m = map[string]*liveNode{}
+		s.byRT[n.runtimeID] = m
+	}
+	m[n.id] = n
+}
+
+func (s *Server) removeNodeLocked(id string) {
+	n := s.nodes[id]
+	if n == nil {
+		return
+	}
+	delete(s.nodes, id)
+	delete(s.byToken, n.tokenHash)
+	delete(s.byRT[n.runtimeID], id)
+}
+
+// runtimeStatusLocked: NeedsRegistration without nodes, Online when all
+// are online, Offline when none is, Limited otherwise.
+func (s *Server) runtimeStatusLocked(rtID string) (status string, count int) {
+	nodes := s.byRT[rtID]
+	online := 0
+	for _, n := range nodes {
+		if n.online {
+			online++
+		}
+	}
+	switch {
+	case len(nodes) == 0:
+		return api.StatusNeedsRegistration, 0
+	case online == len(nodes):
+		return api.StatusOnline, len(nodes)
+	case online == 0:
+		return api.StatusOffline, len(nodes)
+	}
+	return api.StatusLimited, len(nodes)
+}
+
+// wakeChan returns the channel closed at the next notify of the runtime.
+func (s *Server) wakeChan(rtID string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.wake[rtID]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.wake[rtID] = ch
+	}
+	return ch
+}
+
+// notify wakes the long polls of the runtimes (new job, freed slot, ...).
+func (s *Server) notify(rtIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range rtIDs {
+		if ch := s.wake[id]; ch != nil {
+			close(ch)
+			delete(s.wake, id)
+		}
+	}
+}
+
+func (s *Server) notifyJobs(jobs []store.Job) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, j := range jobs {
+		if !seen[j.RuntimeID] {
+			seen[j.RuntimeID] = true
+			ids = append(ids, j.RuntimeID)
+		}
+	}
+	s.notify(ids...)
+}
+
+func (s *Server) sweepLoop(ctx context.Context) {
+	defer s.bgWG.Done()
+	t := time.NewTicker(s.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+// sweep marks nodes offline after three missed heartbeats (releasing their
+// leases) and expires leases that were not renewed.
+func (s *Server) sweep(ctx context.Context) {
+	now := s.now()
+	var gone []string
+	s.mu.Lock()
+	for _, n := range s.nodes {
+		if n.online && now.Sub(n.lastSeen) > s.offlineAfter() {
+			n.online = false
+			gone = append(gone, n.id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range gone {
+		s.log.Info("node offline: releasing its leases", "node", id)
+		jobs, err := s.store.RequeueNode(ctx, id, now)
+		if err != nil {
+			s.log.Error("release leases of offline node", "node", id, "err", err)
+			continue
+		}
+		s.notifyJobs(jobs)
+	}
+	jobs, err := s.store.ExpireLeases(ctx, now)
+	if err != nil {
+		s.log.Error("expire leases", "err", err)
+		return
+	}
+	if len(jobs) > 0 {
+		s.log.Info("leases expired", "jobs", len(jobs))
+	}
+	s.notifyJobs(jobs)
+}
+
+func (s *Server) flushLoop(ctx context.Context) {
+	defer s.bgWG.Done()
+	t := time.NewTicker(s.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.flush(ctx); err != nil {
+				s.log.Error("save heartbeats", "err", err)
+			}
+		}
+	}
+}
+
+// flush writes the heartbeats received since the last flush in one
+// transaction.
+func (s *Server) flush(ctx context.Context) error {
+	s.mu.Lock()
+	var hbs []store.Heartbeat
+	for _, n := range s.nodes {
+		if !n.dirty {
+			continue
+		}
+		n.dirty = false
+		m, _ := json.Marshal(n.metrics)
+		u, _ := json.Marshal(n.update)
+		hbs = append(hbs, store.Heartbeat{NodeID: n.id, LastSeen: n.lastSeen, Version: n.version, ReportedConcurrency: n.reported, Metrics: m, Update: u, RemoteAccess: n.remoteAccess})
+	}
+	s.mu.Unlock()
+	if err := s.store.SaveHeartbeats(ctx, hbs); err != nil {
+		s.mu.Lock()
+		for _, h := range hbs {
+			if n := s.nodes[h.NodeID]; n != nil {
+				n.dirty = true
+			}
+		}
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
