@@ -99,4 +99,3 @@ func waitState(t *testing.T, s *mgr.Service, want svc.State) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
