@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Options configures an install, uninstall or repair.
@@ -19,6 +20,9 @@ type Options struct {
 	Source string // binary to install; default the running executable
 	Out    io.Writer
 	Log    *slog.Logger
+	Stdin  io.Reader // AUTHKEY=-
+	// VerifyTimeout bounds the wait for the first heartbeat (default 60 s).
+	VerifyTimeout time.Duration
 	// Extra steps supplied by the caller (the CLI composes prereq, firewall,
 	// register, start and verify from their packages), run after the built-in
 	// ones in the order given.
@@ -63,7 +67,13 @@ func Open(o Options) (*Installation, error) {
 	}
 	env := &Env{Paths: paths, Root: o.Inv.Root, Props: o.Inv.Props, NoService: o.Inv.NoService, Out: o.Out, Log: o.Log, Journal: j}
 	steps := []Step{&prereqStep{}, &layoutStep{Source: o.Source, GOOS: o.GOOS}}
-	steps = append(steps, &servicesStep{GOOS: o.GOOS, SM: kardianosManager{}, Run: execRunner{}}, &firewallStep{})
+	sm := kardianosManager{}
+	steps = append(steps, &configStep{},
+		&servicesStep{GOOS: o.GOOS, SM: sm, Run: execRunner{}},
+		&firewallStep{},
+		&registerStep{Stdin: o.Stdin},
+		&startStep{GOOS: o.GOOS, SM: sm},
+		&verifyStep{Timeout: o.VerifyTimeout})
 	steps = append(steps, o.Extra...)
 	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock}, nil
 }

@@ -154,3 +154,40 @@ func TestBinaryWine(t *testing.T) {
 		t.Fatalf("wine shir.exe dmgcmd -bogus: %v, want exit 2", err)
 	}
 }
+
+// TestQuickstart runs the README's main job as a user would: the real shir
+// binary, a control plane, two nodes installed by the installer pipeline as
+// processes, two jobs, and a clean stop.
+func TestQuickstart(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("runs only on linux/amd64 (it builds the linux binary)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "shir")
+	build(t, "linux", bin)
+	work := filepath.Join(dir, "qs")
+	cmd := exec.Command(bin, "quickstart", "--dir", work, "--timeout", "60s")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("quickstart: %v\n%s", err, out)
+	}
+	for _, want := range []string{"[1/6] control plane on https://127.0.0.1:", "node1 installed", "node2 installed",
+		"2 of 4 nodes online", "copy job", "(verified)", "testconnection job", "reachable=true", `runtime "quickstart" is Online with 2 nodes`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Both nodes were uninstalled: their host processes are gone and their
+	// state purged; the key never reached the output.
+	for _, n := range []string{"node1", "node2"} {
+		if _, err := os.Stat(filepath.Join(work, n, "var", "lib", "shir")); !os.IsNotExist(err) {
+			t.Errorf("%s state left behind: %v", n, err)
+		}
+	}
+	if strings.Contains(string(out), "SHIR@") {
+		t.Errorf("output shows an authentication key")
+	}
+	if b, _ := exec.Command("pgrep", "-f", work).Output(); len(b) > 0 {
+		t.Errorf("processes left running: %s", b)
+	}
+}

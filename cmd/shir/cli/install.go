@@ -110,7 +110,7 @@ func (a *app) runInstaller(ctx context.Context, name string, inv provision.Invoc
 		out = io.MultiWriter(out, f)
 		logger.Info("shir "+name, "version", buildinfo.Get().Version, "properties", inv.Props.String())
 	}
-	in, err := provision.Open(provision.Options{Inv: inv, Out: out, Log: logger})
+	in, err := provision.Open(provision.Options{Inv: inv, Out: out, Log: logger, Stdin: a.stdin})
 	if err != nil {
 		return err
 	}
