@@ -107,6 +107,16 @@ func ParseDmgcmd(args []string) (DmgCommand, error) {
 		}
 		cmd.Args[0] = lvl
 	}
+	if act.Short == "rn" && len(rest) == 2 {
+		if err := checkNodeName(rest[1]); err != nil {
+			return DmgCommand{}, fmt.Errorf("%w: -%s NodeName %q: %v", exitcode.ErrUsage, act.Long, rest[1], err)
+		}
+	}
+	if len(act.Args) > 1 && act.Args[1] == "?thumbprint" && len(rest) == 2 {
+		if err := checkThumbprint(rest[1]); err != nil {
+			return DmgCommand{}, fmt.Errorf("%w: -%s thumbprint: %v", exitcode.ErrUsage, act.Long, err)
+		}
+	}
 	if strings.EqualFold(act.Short, "era") || strings.EqualFold(act.Short, "erac") {
 		if err := checkPort(rest[0]); err != nil {
 			return DmgCommand{}, fmt.Errorf("%w: -%s port %q: %v", exitcode.ErrUsage, act.Long, rest[0], err)

@@ -20,7 +20,7 @@ func TestParseDmgcmd(t *testing.T) {
 		{[]string{"-RegisterNewNode", testKey, "node1"}, "-RegisterNewNode <redacted> node1"},
 		{[]string{"/REGISTERNEWNODE", testKey}, "-RegisterNewNode <redacted>"},
 		{[]string{"-era", "8060"}, "-EnableRemoteAccess 8060"},
-		{[]string{"-erac", "8060", "ABCDEF"}, "-EnableRemoteAccessInContainer 8060 ABCDEF"},
+		{[]string{"-erac", "8060", "0123456789abcdef0123456789abcdef01234567"}, "-EnableRemoteAccessInContainer 8060 0123456789abcdef0123456789abcdef01234567"},
 		{[]string{"-gbf", `C:\b.bak`, "pw"}, `-GenerateBackupFile C:\b.bak <redacted>`},
 		{[]string{"-ibf", "/tmp/b.bak", "pw"}, "-ImportBackupFile /tmp/b.bak <redacted>"},
 		{[]string{"-toffau"}, "-TurnOffAutoUpdate"},
@@ -58,6 +58,8 @@ func TestParseDmgcmdErrors(t *testing.T) {
 		{[]string{"-gbf", "f"}, "got 1"},
 		{[]string{"-era", "99999"}, "TCP port"},
 		{[]string{"-ll", "loud"}, "Off, Error, Warning, Info, Verbose"},
+		{[]string{"-rn", testKey, "bad name"}, "NodeName"},
+		{[]string{"-era", "8060", "not-a-thumbprint"}, "thumbprint"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

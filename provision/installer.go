@@ -34,6 +34,9 @@ type Installation struct {
 	Env    *Env
 	Runner *Runner
 	unlock func()
+	goos   string
+	sm     serviceManager
+	stdin  io.Reader
 }
 
 // Open takes the one-installation lock, loads the journal and builds the
@@ -75,7 +78,7 @@ func Open(o Options) (*Installation, error) {
 		&startStep{GOOS: o.GOOS, SM: sm},
 		&verifyStep{Timeout: o.VerifyTimeout})
 	steps = append(steps, o.Extra...)
-	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock}, nil
+	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock, goos: o.GOOS, sm: sm, stdin: o.Stdin}, nil
 }
 
 // Close releases the lock.

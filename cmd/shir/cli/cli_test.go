@@ -50,7 +50,7 @@ func TestExitCodes(t *testing.T) {
 		{"install flag bad property", []string{"shir", "install", "--port", "0"}, 2, "PORT"},
 		{"purge only for uninstall", []string{"shir", "install", "--purge"}, 2, "only for uninstall"},
 		{"dmgcmd bad action", []string{"shir", "dmgcmd", "-nope"}, 2, "unknown action"},
-		{"dmgcmd register", []string{"shir", "dmgcmd", "-rn", key, "node1"}, 1, "-RegisterNewNode <redacted> node1: not implemented"},
+		{"dmgcmd register, bad node name", []string{"shir", "dmgcmd", "--root", "/nonexistent/x", "-rn", key, "bad name"}, 2, "NodeName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,8 +78,8 @@ func TestDmgcmdDispatch(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "-RegisterNewNode \"<AuthenticationKey>\" [\"<NodeName>\"]") {
 				t.Fatalf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 			}
-			code, _, errOut = run(t, argv0, "-toffau")
-			if code != 1 || !strings.Contains(errOut, "-TurnOffAutoUpdate: not implemented") {
+			code, _, errOut = run(t, argv0, "-toffau", "extra")
+			if code != 2 || !strings.Contains(errOut, "-TurnOffAutoUpdate takes no arguments") {
 				t.Fatalf("code %d, stderr %s", code, errOut)
 			}
 		})

@@ -78,6 +78,12 @@ func (a *app) dmgcmdCommand() *cobra.Command {
 		DisableFlagParsing: true,
 		Long:               "The dmgcmd tool. shir also runs as dmgcmd when its file is named dmgcmd or dmgcmd.exe.\n\n" + provision.DmgUsage(),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A sandbox node (install --root DIR --no-service) is addressed
+			// with --root DIR before the action, or $SHIR_ROOT.
+			root := os.Getenv("SHIR_ROOT")
+			if len(args) >= 2 && args[0] == "--root" {
+				root, args = args[1], args[2:]
+			}
 			dc, err := provision.ParseDmgcmd(args)
 			if err != nil {
 				return err
@@ -86,7 +92,16 @@ func (a *app) dmgcmdCommand() *cobra.Command {
 				_, err := fmt.Fprint(a.stdout, provision.DmgUsage())
 				return err
 			}
-			return fmt.Errorf("action %s: %w", dc, notImplemented(7))
+			inv := provision.Invocation{Root: root, NoService: root != "", Props: provision.PropertySet{}}
+			in, err := provision.Open(provision.Options{Inv: inv, Out: a.stdout, Stdin: a.stdin})
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			if err := in.Dmgcmd(cmd.Context(), dc); err != nil {
+				return fmt.Errorf("%s: %w", dc, err)
+			}
+			return nil
 		},
 	}
 }
