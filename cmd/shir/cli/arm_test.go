@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/shirhq/shir/arm/handler"
 	"github.com/shirhq/shir/internal/testref"
+	"github.com/shirhq/shir/provision"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -127,15 +129,17 @@ func TestArmHandlerEnableNotImplemented(t *testing.T) {
 			t.Errorf("%s: exit %d %s", op, code, errOut)
 		}
 	}
-	// the wired installer says not implemented
-	err = provisionInstaller.Install(context.Background(), nil, func(string) {})
-	if err == nil || !strings.Contains(err.Error(), "not implemented yet (tracked in issue #7)") {
+	// the wired installer validates properties like shir install does
+	t.Setenv("SHIR_ROOT", t.TempDir())
+	err = provisionInstaller.Install(context.Background(), map[string]string{"BOGUS": "1"}, func(string) {})
+	if err == nil || !strings.Contains(err.Error(), `unknown property "BOGUS"`) {
 		t.Errorf("provisionInstaller = %v", err)
 	}
 }
 
-// End to end through the CLI: real encrypted settings, the not-yet-
-// implemented installer, and an error status that says so without the key.
+// End to end through the CLI: real encrypted settings, the real installer
+// pipeline in a sandbox root, a control plane that cannot be reached, and an
+// error status that says so without the key; the install is rolled back.
 func TestArmHandlerEnableEncryptedSettings(t *testing.T) {
 	lib := t.TempDir()
 	root := filepath.Join(lib, "Shir.Azure.ShirNode-1.0.0")
@@ -165,6 +169,8 @@ func TestArmHandlerEnableEncryptedSettings(t *testing.T) {
 	}}}})
 	must(t, os.WriteFile(filepath.Join(cfg, "4.settings"), settings, 0o600))
 
+	sandbox := t.TempDir()
+	t.Setenv("SHIR_ROOT", sandbox)
 	code, _, errOut := runCLI(t, "arm", "handler", "enable", "--root", root)
 	if code != 1 {
 		t.Errorf("exit %d, stderr %q", code, errOut)
@@ -173,8 +179,12 @@ func TestArmHandlerEnableEncryptedSettings(t *testing.T) {
 	must(t, err)
 	rep, err := handler.ParseStatus(raw)
 	must(t, err)
-	if rep.Status.Status != handler.StatusError || !strings.Contains(rep.Status.FormattedMessage.Message, "Enable failed: install: not implemented yet (tracked in issue #7)") {
+	msg := rep.Status.FormattedMessage.Message
+	if rep.Status.Status != handler.StatusError || !strings.Contains(msg, "Enable failed") || !strings.Contains(msg, "step register") || !strings.Contains(msg, "https://cp.example.com") {
 		t.Errorf("status = %+v", rep.Status)
+	}
+	if _, err := os.Stat(provision.RootPaths(runtime.GOOS, sandbox).Binary(runtime.GOOS)); !os.IsNotExist(err) {
+		t.Errorf("failed install was not rolled back: %v", err)
 	}
 	if strings.Contains(string(raw)+errOut, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0") {
 		t.Error("the key leaked")

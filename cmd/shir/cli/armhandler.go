@@ -1,20 +1,68 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/shirhq/shir/arm/handler"
+	"github.com/shirhq/shir/provision"
 )
 
 // provisionInstaller runs the install pipeline of package provision for the
-// VM-extension handler. Until issue #7 lands it reports not implemented, so
-// that enable ends in an error status that says so.
-var provisionInstaller handler.Installer = handler.InstallerFunc(func(context.Context, map[string]string, func(string)) error {
-	return notImplemented(7)
+// VM-extension handler with the settings' properties; every progress line
+// goes to the status file. $SHIR_ROOT makes it a sandbox install (--root
+// DIR --no-service), which tests use.
+var provisionInstaller handler.Installer = handler.InstallerFunc(func(ctx context.Context, props map[string]string, progress func(string)) error {
+	ps := provision.PropertySet{}
+	for k, v := range props {
+		if err := ps.Set(k, v); err != nil {
+			return err
+		}
+	}
+	root := os.Getenv("SHIR_ROOT")
+	inv := provision.Invocation{Quiet: true, Root: root, NoService: root != "", Props: ps}
+	w := &lineWriter{emit: progress}
+	in, err := provision.Open(provision.Options{Inv: inv, Out: w})
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	err = in.Install(ctx)
+	w.flush()
+	return err
 })
+
+// lineWriter turns written text into progress lines.
+type lineWriter struct {
+	emit func(string)
+	buf  []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if line := strings.TrimSpace(string(w.buf[:i])); line != "" {
+			w.emit(line)
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+func (w *lineWriter) flush() {
+	if line := strings.TrimSpace(string(w.buf)); line != "" {
+		w.emit(line)
+	}
+	w.buf = nil
+}
 
 func (a *app) armHandlerCommand() *cobra.Command {
 	var root, certDir string
