@@ -165,7 +165,7 @@ func TestArmHandlerEnableEncryptedSettings(t *testing.T) {
 	enc, err := pkcs7.Encrypt([]byte(`{"authKey":"`+authKey+`"}`), []*x509.Certificate{cert})
 	must(t, err)
 	settings, _ := json.Marshal(map[string]any{"runtimeSettings": []any{map[string]any{"handlerSettings": map[string]any{
-		"publicSettings": map[string]any{"nodeName": "vm-1"}, "protectedSettings": base64.StdEncoding.EncodeToString(enc), "protectedSettingsCertThumbprint": tp,
+		"publicSettings": map[string]any{"nodeName": "vm-1", "properties": map[string]string{"IGNOREPREREQ": "all"}}, "protectedSettings": base64.StdEncoding.EncodeToString(enc), "protectedSettingsCertThumbprint": tp,
 	}}}})
 	must(t, os.WriteFile(filepath.Join(cfg, "4.settings"), settings, 0o600))
 

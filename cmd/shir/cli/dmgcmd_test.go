@@ -79,7 +79,7 @@ func TestDmgcmdActions(t *testing.T) {
 	dmg := func(stdin string, args ...string) (int, string, string) {
 		return runStdin(t, stdin, append([]string{"dmgcmd", "--root", root}, args...)...)
 	}
-	if code, out, errOut := run(t, "shir", "install", "--root", root, "--no-service", "NODENAME=n1"); code != 0 {
+	if code, out, errOut := run(t, "shir", "install", "--root", root, "--no-service", "NODENAME=n1", "IGNOREPREREQ=all"); code != 0 {
 		t.Fatalf("install: %d\n%s%s", code, out, errOut)
 	}
 
