@@ -10,6 +10,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/shirhq/shir/internal/platform/lsa"
 	"github.com/shirhq/shir/templates"
 )
 
@@ -63,6 +64,25 @@ type servicesStep struct {
 	GOOS string
 	SM   serviceManager
 	Run  commandRunner
+	// Grant gives a Windows account "Log on as a service"; default grantLogon
+	// (LSA). Tests record the call.
+	Grant func(account string) error
+}
+
+// grantLogon grants SeServiceLogonRight through LSA. A virtual account
+// (NT SERVICE\name) has a SID computed from the name, so the right can be
+// granted before the service exists.
+func grantLogon(account string) error {
+	sid, ok := lsa.VirtualService(account)
+	if ok {
+		sid = lsa.ServiceSID(sid)
+	} else {
+		var err error
+		if sid, err = lsa.LookupSID(account); err != nil {
+			return err
+		}
+	}
+	return lsa.GrantRight(sid, lsa.ServiceLogonRight)
 }
 
 var (
@@ -97,6 +117,9 @@ func (s *servicesStep) defs(env *Env) ([]ServiceDef, error) {
 			user = `NT SERVICE\` + hostName
 		}
 		host.User = user
+		// The host answers the service manager itself (kardianos cannot
+		// tell it runs as a service under Wine; see internal/svcrun).
+		host.Args = append(host.Args, "--service")
 		return []ServiceDef{host, upd}, nil
 	}
 	if user == "" {
@@ -142,6 +165,16 @@ func (s *servicesStep) Apply(ctx context.Context, env *Env) error {
 		if err := s.ensureUser(ctx, defs[0].User, env); err != nil {
 			return err
 		}
+	}
+	if s.GOOS == "windows" {
+		grant := s.Grant
+		if grant == nil {
+			grant = grantLogon
+		}
+		if err := grant(defs[0].User); err != nil {
+			return fmt.Errorf("grant %s \"Log on as a service\": %w", defs[0].User, err)
+		}
+		env.printf("services", "granted %s \"Log on as a service\"", defs[0].User)
 	}
 	for _, d := range defs {
 		if err := s.SM.Install(d); err != nil {

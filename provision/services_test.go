@@ -71,12 +71,12 @@ func TestServicesStepWindows(t *testing.T) {
 	env := newEnv(t)
 	env.Paths = Paths{BinDir: `C:\Program Files\shir`, ConfigFile: `C:\ProgramData\shir\shir.toml`, StateDir: `C:\ProgramData\shir\state`, LogDir: `C:\ProgramData\shir\logs`}
 	f := &fakeOS{users: map[string]bool{}}
-	s := &servicesStep{GOOS: "windows", SM: f, Run: f}
+	s := &servicesStep{GOOS: "windows", SM: f, Run: f, Grant: func(a string) error { f.calls = append(f.calls, "grant logon "+a); return nil }}
 	if err := s.Apply(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(f.calls, "\n")
-	if !strings.Contains(got, `install shirhost user="NT SERVICE\\shirhost"`) || !strings.Contains(got, `install shirupdater user=""`) || strings.Contains(got, "useradd") {
+	if !strings.HasPrefix(got, `grant logon NT SERVICE\shirhost`) || !strings.Contains(got, "--service") || !strings.Contains(got, `install shirhost user="NT SERVICE\\shirhost"`) || !strings.Contains(got, `install shirupdater user=""`) || strings.Contains(got, "useradd") {
 		t.Errorf("calls:\n%s", got)
 	}
 	env.NoService = true

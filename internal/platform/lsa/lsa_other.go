@@ -16,3 +16,13 @@ func AccountsWithRight(right string) ([]string, error) {
 func LookupSID(account string) (string, error) {
 	return "", fmt.Errorf("look up account %q: %w", account, errors.ErrUnsupported)
 }
+
+// GrantRight returns errors.ErrUnsupported.
+func GrantRight(sid, right string) error {
+	return fmt.Errorf("grant %s: %w", right, errors.ErrUnsupported)
+}
+
+// RevokeRight returns errors.ErrUnsupported.
+func RevokeRight(sid, right string) error {
+	return fmt.Errorf("revoke %s: %w", right, errors.ErrUnsupported)
+}

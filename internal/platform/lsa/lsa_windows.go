@@ -81,3 +81,52 @@ func LookupSID(account string) (string, error) {
 	}
 	return sid.String(), nil
 }
+
+var (
+	procLsaAddAccountRights    = advapi32.NewProc("LsaAddAccountRights")
+	procLsaRemoveAccountRights = advapi32.NewProc("LsaRemoveAccountRights")
+)
+
+const policyCreateAccount = 0x00000010
+
+// GrantRight gives the account with SID sid (S-1-...) the user right (for
+// example ServiceLogonRight). Granting a right already held is a no-op.
+func GrantRight(sid, right string) error {
+	return changeRight(procLsaAddAccountRights, "LsaAddAccountRights", sid, right)
+}
+
+// RevokeRight takes the user right from the account with SID sid.
+func RevokeRight(sid, right string) error {
+	return changeRight(procLsaRemoveAccountRights, "LsaRemoveAccountRights", sid, right)
+}
+
+func changeRight(proc *windows.LazyProc, call, sid, right string) error {
+	if err := proc.Find(); err != nil {
+		return fmt.Errorf("lsa: %w", err)
+	}
+	s, err := windows.StringToSid(sid)
+	if err != nil {
+		return fmt.Errorf("sid %q: %w", sid, err)
+	}
+	var attrs lsaObjectAttributes
+	attrs.Length = uint32(unsafe.Sizeof(attrs))
+	var policy windows.Handle
+	r, _, _ := procLsaOpenPolicy.Call(0, uintptr(unsafe.Pointer(&attrs)), policyLookupNames|policyCreateAccount, uintptr(unsafe.Pointer(&policy)))
+	if r != 0 {
+		return ntErr("LsaOpenPolicy", r)
+	}
+	defer procLsaClose.Call(uintptr(policy))
+	name, err := windows.NewNTUnicodeString(right)
+	if err != nil {
+		return fmt.Errorf("right %q: %w", right, err)
+	}
+	if proc == procLsaRemoveAccountRights {
+		r, _, _ = proc.Call(uintptr(policy), uintptr(unsafe.Pointer(s)), 0, uintptr(unsafe.Pointer(name)), 1)
+	} else {
+		r, _, _ = proc.Call(uintptr(policy), uintptr(unsafe.Pointer(s)), uintptr(unsafe.Pointer(name)), 1)
+	}
+	if r != 0 {
+		return ntErr(call+" "+right, r)
+	}
+	return nil
+}
