@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/shirhq/shir/provision"
 )
 
 const pkgBuildinfo = "github.com/shirhq/shir/internal/buildinfo"
@@ -110,6 +112,23 @@ func TestBinaryLinux(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1603&0xff {
 		t.Fatalf("install /q BOGUS=1: %v, want exit 1603 (cut to 8 bits)", err)
 	}
+
+	// A second install while one runs: exit 5, or 1618 msiexec style.
+	root := t.TempDir()
+	unlock, err := provision.Lock(provision.RootPaths("linux", root).StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{{[]string{"install", "--root", root, "--no-service"}, 5}, {[]string{"install", "/q", "--root", root, "--no-service"}, 1618 & 0xff}} {
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != tc.code || !strings.Contains(string(out), "locked by another shir install") {
+			t.Errorf("%v while locked: %v, want exit %d\n%s", tc.args, err, tc.code, out)
+		}
+	}
 }
 
 // TestBinaryWine runs shir.exe and dmgcmd.exe under Wine (../shared/wine).
@@ -152,6 +171,75 @@ func TestBinaryWine(t *testing.T) {
 	err = exec.Command(wine, exe, "dmgcmd", "-bogus").Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Fatalf("wine shir.exe dmgcmd -bogus: %v, want exit 2", err)
+	}
+	wineInstall(t, wine, exe)
+}
+
+// wineInstall runs the installer as an admin would under Wine: a sandbox
+// install, then a system install whose services go through kardianos/service
+// into Wine's service manager, and the uninstalls.
+func wineInstall(t *testing.T, wine, exe string) {
+	prefix := os.Getenv("WINEPREFIX")
+	if prefix == "" {
+		prefix = filepath.Join(os.Getenv("HOME"), ".wine-shir")
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(wine, append([]string{exe}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wine shir.exe %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// 1. Sandbox: --root on the Linux side, seen as Z:\... by Windows.
+	root := t.TempDir()
+	winRoot := "Z:" + strings.ReplaceAll(root, "/", `\`)
+	out := run("install", "/q", "--root", winRoot, "--no-service", "NODENAME=n1", "IGNOREPREREQ=all")
+	if !strings.Contains(out, "install complete") {
+		t.Fatalf("sandbox install:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "Program Files", "shir", "shir.exe")); err != nil {
+		t.Fatalf("sandbox binary: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "Program Files", "shir", "dmgcmd.exe")); err != nil {
+		t.Fatalf("sandbox dmgcmd.exe: %v", err)
+	}
+	run("uninstall", "/q", "--root", winRoot, "--no-service")
+	if _, err := os.Stat(filepath.Join(root, "Program Files", "shir")); !os.IsNotExist(err) {
+		t.Errorf("sandbox uninstall left the binaries: %v", err)
+	}
+
+	// 2. A system install with services (no AUTHKEY: nothing to start).
+	t.Cleanup(func() {
+		_ = exec.Command(wine, exe, "uninstall", "/q").Run()
+		_ = os.RemoveAll(filepath.Join(prefix, "drive_c", "ProgramData", "shir"))
+	})
+	out = run("install", "/q", "NODENAME=n1", "IGNOREPREREQ=all", "NOFIREWALL=1")
+	for _, want := range []string{`granted NT SERVICE\shirhost "Log on as a service"`, "installed shirhost", "installed shirupdater", "skipped (NOFIREWALL=1)", "port 8060"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("system install output lacks %q:\n%s", want, out)
+		}
+	}
+	scQuery := func() string {
+		c := exec.Command("wine", "sc", "query", "shirhost")
+		c.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
+		b, _ := c.CombinedOutput()
+		return string(b)
+	}
+	sc := scQuery()
+	if !strings.Contains(sc, "SERVICE_NAME: shirhost") {
+		t.Errorf("sc query shirhost after install:\n%s", sc)
+	}
+	out = run("uninstall", "/q")
+	if !strings.Contains(out, "[services] removed") {
+		t.Errorf("uninstall:\n%s", out)
+	}
+	sc = scQuery()
+	if strings.Contains(sc, "SERVICE_NAME: shirhost") {
+		t.Errorf("shirhost still installed:\n%s", sc)
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "drive_c", "Program Files", "shir", "shir.exe")); !os.IsNotExist(err) {
+		t.Errorf("uninstall left shir.exe: %v", err)
 	}
 }
 

@@ -42,11 +42,12 @@ Examples:
   shir install --authkey - --node-name node1 < key.txt
 ` + exitStatusHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.msiStyle = looksMSIStyle(args)
 			inv, err := provision.ParseArgs(args)
 			if err != nil {
+				a.msiStyle = looksMSIStyle(args)
 				return err
 			}
+			a.msiStyle = inv.MSIStyle
 			if inv.Help {
 				return cmd.Help()
 			}
