@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,7 @@ type Installation struct {
 	goos   string
 	sm     serviceManager
 	stdin  io.Reader
+	source string
 }
 
 // Open takes the one-installation lock, loads the journal and builds the
@@ -78,14 +80,27 @@ func Open(o Options) (*Installation, error) {
 		&startStep{GOOS: o.GOOS, SM: sm},
 		&verifyStep{Timeout: o.VerifyTimeout})
 	steps = append(steps, o.Extra...)
-	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock, goos: o.GOOS, sm: sm, stdin: o.Stdin}, nil
+	return &Installation{Env: env, Runner: &Runner{Steps: steps}, unlock: unlock, goos: o.GOOS, sm: sm, stdin: o.Stdin, source: o.Source}, nil
 }
 
 // Close releases the lock.
 func (in *Installation) Close() { in.unlock() }
 
-// Install runs (or resumes) the install and prints a summary.
+// Install runs (or resumes) the install and prints a summary. Over a
+// completed installation whose binary differs from the one installing, it
+// upgrades in place: the steps that lay out, configure, install and start are
+// applied again; registration (identity), credentials and config are kept.
 func (in *Installation) Install(ctx context.Context) error {
+	if j := in.Env.Journal; j.Completed && in.binaryChanged() {
+		fmt.Fprintf(in.Env.Out, "upgrading the installation in place (node identity, credentials and config are kept)\n")
+		keep := j.Done[:0]
+		for _, d := range j.Done {
+			if d == "register" || d == "firewall" {
+				keep = append(keep, d)
+			}
+		}
+		j.Done, j.Completed = keep, false
+	}
 	rep, err := in.Runner.Install(ctx, in.Env)
 	in.summary(rep, err)
 	return err
@@ -141,4 +156,46 @@ func (in *Installation) summary(rep Report, err error) {
 	for _, step := range slices.Sorted(maps.Keys(rep.Skipped)) {
 		fmt.Fprintf(w, "  skipped %s: %s\n", step, rep.Skipped[step])
 	}
+}
+
+// binaryChanged reports whether the installed binary differs from the one
+// this install would lay out.
+func (in *Installation) binaryChanged() bool {
+	src := in.source
+	if src == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return false
+		}
+		src = exe
+	}
+	same, err := sameContent(src, in.Env.Paths.Binary(in.goos))
+	return err == nil && !same
+}
+
+func sameContent(a, b string) (bool, error) {
+	ha, err := fileSHA256(a)
+	if err != nil {
+		return false, err
+	}
+	hb, err := fileSHA256(b)
+	if err != nil {
+		return false, err
+	}
+	return ha == hb, nil
+}
+
+func fileSHA256(path string) ([32]byte, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
 }

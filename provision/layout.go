@@ -72,6 +72,13 @@ func (s *layoutStep) Apply(_ context.Context, env *Env) error {
 	}
 	dst := p.Binary(s.goos())
 	if same, _ := sameFile(src, dst); !same {
+		// An upgrade keeps the binary it replaces, so that undo restores it:
+		// a failed upgrade must leave the old node working, not none.
+		if _, err := os.Stat(dst); err == nil {
+			if err := copyFile(dst, dst+prevSuffix, 0o755); err != nil {
+				return fmt.Errorf("keep the previous binary: %w", err)
+			}
+		}
 		if err := copyFile(src, dst, 0o755); err != nil {
 			return err
 		}
@@ -80,10 +87,22 @@ func (s *layoutStep) Apply(_ context.Context, env *Env) error {
 	return linkDmgcmd(dst, s.goos())
 }
 
+// prevSuffix names the binary an upgrade replaced.
+const prevSuffix = ".prev"
+
 func (s *layoutStep) Undo(_ context.Context, env *Env) error {
 	p := env.Paths
+	bin := p.Binary(s.goos())
+	if _, err := os.Stat(bin + prevSuffix); err == nil && !env.uninstalling {
+		// A failed upgrade: put the previous binary back.
+		if err := replaceFile(bin+prevSuffix, bin); err != nil {
+			return fmt.Errorf("restore the previous binary: %w", err)
+		}
+		env.printf("layout", "restored the previous %s", bin)
+		return linkDmgcmd(bin, s.goos())
+	}
 	var errs []error
-	for _, f := range []string{dmgcmdPath(p.Binary(s.goos()), s.goos()), p.Binary(s.goos())} {
+	for _, f := range []string{dmgcmdPath(bin, s.goos()), bin, bin + prevSuffix} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

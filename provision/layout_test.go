@@ -36,6 +36,7 @@ func TestLayoutStep(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(env.Paths.StateDir, "identity"), []byte("id"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	env.uninstalling = true // as uninstall does: remove, not restore
 	if err := (&layoutStep{Source: src}).Undo(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,8 @@ type Env struct {
 	Out       io.Writer    // user-facing progress, kubeadm style "[step] ..."
 	Log       *slog.Logger // diagnostics
 	Journal   *Journal
+
+	uninstalling bool // Undo runs for uninstall, not for a failed install
 }
 
 func (e *Env) printf(step, format string, a ...any) {
@@ -245,6 +247,8 @@ func (r *Runner) rollback(ctx context.Context, env *Env, steps []Step, rep *Repo
 
 // Uninstall undoes every step that is recorded as done, in reverse order.
 func (r *Runner) Uninstall(ctx context.Context, env *Env) ([]string, error) {
+	env.uninstalling = true
+	defer func() { env.uninstalling = false }()
 	var undone []string
 	var errs []error
 	for i := len(r.Steps) - 1; i >= 0; i-- {
