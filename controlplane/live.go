@@ -136,26 +136,47 @@ func (s *Server) runtimeStatusLocked(rtID string) (status string, count int) {
 	return api.StatusLimited, len(nodes)
 }
 
-// wakeChan returns the channel closed at the next notify of the runtime.
-func (s *Server) wakeChan(rtID string) <-chan struct{} {
+// rtQueue is what long polls know about a runtime's queue: a channel
+// closed at the next notify, a generation counter, and whether the queue was
+// seen empty since the last notify (then polls skip the database).
+type rtQueue struct {
+	wake  chan struct{}
+	gen   uint64
+	empty bool
+}
+
+// queueState returns the runtime's wake channel, generation and emptiness.
+func (s *Server) queueState(rtID string) (<-chan struct{}, uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.wake[rtID]
-	if ch == nil {
-		ch = make(chan struct{})
-		s.wake[rtID] = ch
+	q := s.queues[rtID]
+	if q == nil {
+		q = &rtQueue{wake: make(chan struct{})}
+		s.queues[rtID] = q
 	}
-	return ch
+	return q.wake, q.gen, q.empty
+}
+
+// markDrained records that a lease found the queue empty, unless a notify
+// came after the state was read (then work may have arrived since).
+func (s *Server) markDrained(rtID string, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[rtID]; q != nil && q.gen == gen {
+		q.empty = true
+	}
 }
 
 // notify wakes the long polls of the runtimes (new job, freed slot, ...).
+// It is called after the store committed the change.
 func (s *Server) notify(rtIDs ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range rtIDs {
-		if ch := s.wake[id]; ch != nil {
-			close(ch)
-			delete(s.wake, id)
+		if q := s.queues[id]; q != nil {
+			close(q.wake)
+			q.wake, q.empty = make(chan struct{}), false
+			q.gen++
 		}
 	}
 }

@@ -96,7 +96,7 @@ type Server struct {
 	byToken  map[string]*liveNode            // by token hash
 	byRT     map[string]map[string]*liveNode // runtime ID -> node ID -> node
 	runtimes map[string]store.Runtime        // cache, by ID
-	wake     map[string]chan struct{}        // runtime ID -> closed on new work
+	queues   map[string]*rtQueue             // runtime ID -> long-poll state
 	limiters map[string]*ipLimiter
 
 	done      chan struct{} // closed by Close and on shutdown: long polls return
@@ -159,7 +159,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: opts.Logger, now: opts.Now,
 		nodes: map[string]*liveNode{}, byToken: map[string]*liveNode{}, byRT: map[string]map[string]*liveNode{},
-		runtimes: map[string]store.Runtime{}, wake: map[string]chan struct{}{}, limiters: map[string]*ipLimiter{},
+		runtimes: map[string]store.Runtime{}, queues: map[string]*rtQueue{}, limiters: map[string]*ipLimiter{},
 		done: make(chan struct{}),
 	}
 	if opts.CertFile != "" {

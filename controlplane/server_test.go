@@ -68,7 +68,7 @@ func start(t *testing.T, opts controlplane.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{TLSClientConfig: api.PinnedTLSConfig(cfg.CASHA256), MaxIdleConnsPerHost: 100}
+	tr := &http.Transport{TLSClientConfig: api.PinnedTLSConfig(cfg.CASHA256), MaxIdleConns: 2000, MaxIdleConnsPerHost: 2000}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &env{t: t, srv: srv, dir: opts.DataDir, url: cfg.URL, admin: admin, hc: &http.Client{Transport: tr, Timeout: time.Minute}, stop: stop}
 }
