@@ -57,9 +57,13 @@ func TestSimulatedFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulated fleet: skipped in -short mode")
 	}
-	const runtimes, perRuntime, jobsPerRuntime = 60, 4, 25
+	const runtimes, perRuntime = 60, 4
+	jobsPerRuntime := 25
+	if raceEnabled {
+		jobsPerRuntime = 5
+	}
 	e := start(t, controlplane.Options{HeartbeatInterval: 2 * time.Second, SweepInterval: 100 * time.Millisecond,
-		FlushInterval: 500 * time.Millisecond, RegisterRate: 10000, RegisterBurst: 10000})
+		FlushInterval: 2 * time.Second, RegisterRate: 10000, RegisterBurst: 10000})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	keys := make([]register.Key, runtimes)
@@ -152,6 +156,7 @@ func TestSimulatedFleet(t *testing.T) {
 			}
 		}()
 	}
+	t0 := time.Now()
 	// Submit while the fleet runs.
 	var submitted []string
 	for r := range runtimes {
@@ -164,6 +169,7 @@ func TestSimulatedFleet(t *testing.T) {
 			submitted = append(submitted, j.ID)
 		}
 	}
+	t.Logf("submitted %d jobs in %v", len(submitted), time.Since(t0))
 	st := e.srv.Store()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -184,8 +190,10 @@ func TestSimulatedFleet(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("all succeeded after %v", time.Since(t0))
 	cancel()
 	wg.Wait()
+	t.Logf("fleet stopped after %v", time.Since(t0))
 	mu.Lock()
 	defer mu.Unlock()
 	for _, o := range overlaps {
