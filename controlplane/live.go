@@ -256,30 +256,50 @@ func (s *Server) flushLoop(ctx context.Context) {
 	}
 }
 
-// flush writes the heartbeats received since the last flush in one
-// transaction.
+// flush writes the heartbeats received since the last flush, in batches of
+// flushBatch rows per transaction so that job writes interleave. The node
+// figures are copied under the lock and encoded outside it.
 func (s *Server) flush(ctx context.Context) error {
+	type snap struct {
+		id, version, remote string
+		seen                time.Time
+		reported            int
+		metrics             api.Metrics
+		update              api.UpdateStatus
+	}
 	s.mu.Lock()
-	var hbs []store.Heartbeat
+	var snaps []snap
 	for _, n := range s.nodes {
-		if !n.dirty {
-			continue
+		if n.dirty {
+			n.dirty = false
+			snaps = append(snaps, snap{n.id, n.version, n.remoteAccess, n.lastSeen, n.reported, n.metrics, n.update})
 		}
-		n.dirty = false
-		m, _ := json.Marshal(n.metrics)
-		u, _ := json.Marshal(n.update)
-		hbs = append(hbs, store.Heartbeat{NodeID: n.id, LastSeen: n.lastSeen, Version: n.version, ReportedConcurrency: n.reported, Metrics: m, Update: u, RemoteAccess: n.remoteAccess})
 	}
 	s.mu.Unlock()
-	if err := s.store.SaveHeartbeats(ctx, hbs); err != nil {
-		s.mu.Lock()
-		for _, h := range hbs {
-			if n := s.nodes[h.NodeID]; n != nil {
-				n.dirty = true
-			}
+	var errs []error
+	for start := 0; start < len(snaps); start += flushBatch {
+		part := snaps[start:min(start+flushBatch, len(snaps))]
+		hbs := make([]store.Heartbeat, len(part))
+		for i, n := range part {
+			m, _ := json.Marshal(n.metrics)
+			u, _ := json.Marshal(n.update)
+			hbs[i] = store.Heartbeat{NodeID: n.id, LastSeen: n.seen, Version: n.version, ReportedConcurrency: n.reported, Metrics: m, Update: u, RemoteAccess: n.remote}
 		}
-		s.mu.Unlock()
-		return err
+		if err := s.store.SaveHeartbeats(ctx, hbs); err != nil {
+			errs = append(errs, err)
+			s.mu.Lock()
+			for _, h := range part {
+				if n := s.nodes[h.id]; n != nil {
+					n.dirty = true
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
 	}
 	return nil
 }
+
+const flushBatch = 256
