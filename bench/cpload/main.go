@@ -47,6 +47,10 @@ func main() {
 	shir := flag.String("shir", "", "shir binary (default: go build ./cmd/shir)")
 	flag.Parse()
 	log.SetFlags(0)
+	if os.Getenv("CPLOAD_PROBE") != "" {
+		probeMain()
+		return
+	}
 	raiseFileLimit()
 
 	tmp, err := os.MkdirTemp("", "cpload")
@@ -142,8 +146,31 @@ func main() {
 		go n.heartbeats(ctx, *interval, &rec)
 		go n.poll(ctx, &rec)
 	}
+	// The probe: one more node in its own process, heartbeating every 100 ms
+	// over its own connection, so that its latencies are the server's (plus
+	// loopback), free of the load generator's own scheduling and GC.
+	if _, err := admin.CreateRuntime(ctx, api.CreateRuntimeRequest{Name: "probe"}); err != nil {
+		log.Fatal(err)
+	}
+	pk, _ := admin.Keys(ctx, "probe")
+	pkey, _ := register.ParseKey(pk.Key1)
+	pn := newNode(url, cfg.CASHA256)
+	var preg api.RegisterResponse
+	if code, err := pn.post(ctx, api.PathRegister, api.RegisterRequest{RuntimeID: pkey.RuntimeID, KeySecret: pkey.Secret, NodeName: "probe",
+		Machine: api.MachineFacts{MachineID: "probe"}}, &preg); err != nil || code != 200 {
+		log.Fatalf("register probe: %d %v", code, err)
+	}
 	log.Printf("warming up for %v", *interval)
 	time.Sleep(*interval)
+	probe := exec.Command(os.Args[0])
+	probe.Env = append(os.Environ(), "CPLOAD_PROBE="+url, "CPLOAD_PROBE_TOKEN="+preg.NodeToken,
+		"CPLOAD_PROBE_PIN="+client.PinString(cfg.CASHA256), "CPLOAD_PROBE_FOR="+duration.String())
+	probe.Stderr = os.Stderr
+	var probeOut bytes.Buffer
+	probe.Stdout = &probeOut
+	if err := probe.Start(); err != nil {
+		log.Fatal(err)
+	}
 	rec.reset()
 	cpu0, wall0 := procCPU(srv.Process.Pid), time.Now()
 	self0 := selfCPU()
@@ -179,6 +206,7 @@ func main() {
 	<-subCtx.Done()
 	stopSub()
 	time.Sleep(2 * time.Second) // let the last jobs start
+	probe.Wait()
 	cpu1, wall1 := procCPU(srv.Process.Pid), time.Now()
 	self1 := selfCPU()
 	hb, d, errs := rec.snapshot()
@@ -189,7 +217,33 @@ func main() {
 	fmt.Printf("| %d | %.0f | %s | %s | %.1f (of %d submitted) | %s | %s | %.0f MiB | %.0f%% | %.0f%% | %d |\n",
 		*nodes, float64(len(hb))/secs, pct(hb, 50), pct(hb, 99), float64(len(d))/secs, submitted.Load(), pct(d, 50), pct(d, 99),
 		float64(maxRSS.Load())/(1<<20), 100*(cpu1-cpu0)/secs, 100*(self1-self0)/secs, errs)
+	fmt.Printf("probe (separate process, 10 heartbeats/s): %s", probeOut.String())
 	cancel()
+}
+
+// probeMain heartbeats every 100 ms for CPLOAD_PROBE_FOR and prints p50/p99.
+func probeMain() {
+	pin, err := api.ParsePin(os.Getenv("CPLOAD_PROBE_PIN"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := time.ParseDuration(os.Getenv("CPLOAD_PROBE_FOR"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := newNode(os.Getenv("CPLOAD_PROBE"), pin)
+	n.token = os.Getenv("CPLOAD_PROBE_TOKEN")
+	var lat []time.Duration
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		t0 := time.Now()
+		if code, err := n.post(context.Background(), api.PathHeartbeat, api.HeartbeatRequest{Version: "1.0.0"}, nil); err != nil || code != 200 {
+			log.Fatalf("probe heartbeat: %d %v", code, err)
+		}
+		lat = append(lat, time.Since(t0))
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("%d heartbeats, p50 %s, p99 %s, max %s\n", len(lat), pct(lat, 50), pct(lat, 99), pct(lat, 100))
 }
 
 type recorder struct {
