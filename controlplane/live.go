@@ -136,26 +136,47 @@ func (s *Server) runtimeStatusLocked(rtID string) (status string, count int) {
 	return api.StatusLimited, len(nodes)
 }
 
-// wakeChan returns the channel closed at the next notify of the runtime.
-func (s *Server) wakeChan(rtID string) <-chan struct{} {
+// rtQueue is what long polls know about a runtime's queue: a channel
+// closed at the next notify, a generation counter, and whether the queue was
+// seen empty since the last notify (then polls skip the database).
+type rtQueue struct {
+	wake  chan struct{}
+	gen   uint64
+	empty bool
+}
+
+// queueState returns the runtime's wake channel, generation and emptiness.
+func (s *Server) queueState(rtID string) (<-chan struct{}, uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.wake[rtID]
-	if ch == nil {
-		ch = make(chan struct{})
-		s.wake[rtID] = ch
+	q := s.queues[rtID]
+	if q == nil {
+		q = &rtQueue{wake: make(chan struct{})}
+		s.queues[rtID] = q
 	}
-	return ch
+	return q.wake, q.gen, q.empty
+}
+
+// markDrained records that a lease found the queue empty, unless a notify
+// came after the state was read (then work may have arrived since).
+func (s *Server) markDrained(rtID string, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[rtID]; q != nil && q.gen == gen {
+		q.empty = true
+	}
 }
 
 // notify wakes the long polls of the runtimes (new job, freed slot, ...).
+// It is called after the store committed the change.
 func (s *Server) notify(rtIDs ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range rtIDs {
-		if ch := s.wake[id]; ch != nil {
-			close(ch)
-			delete(s.wake, id)
+		if q := s.queues[id]; q != nil {
+			close(q.wake)
+			q.wake, q.empty = make(chan struct{}), false
+			q.gen++
 		}
 	}
 }
@@ -235,30 +256,50 @@ func (s *Server) flushLoop(ctx context.Context) {
 	}
 }
 
-// flush writes the heartbeats received since the last flush in one
-// transaction.
+// flush writes the heartbeats received since the last flush, in batches of
+// flushBatch rows per transaction so that job writes interleave. The node
+// figures are copied under the lock and encoded outside it.
 func (s *Server) flush(ctx context.Context) error {
+	type snap struct {
+		id, version, remote string
+		seen                time.Time
+		reported            int
+		metrics             api.Metrics
+		update              api.UpdateStatus
+	}
 	s.mu.Lock()
-	var hbs []store.Heartbeat
+	var snaps []snap
 	for _, n := range s.nodes {
-		if !n.dirty {
-			continue
+		if n.dirty {
+			n.dirty = false
+			snaps = append(snaps, snap{n.id, n.version, n.remoteAccess, n.lastSeen, n.reported, n.metrics, n.update})
 		}
-		n.dirty = false
-		m, _ := json.Marshal(n.metrics)
-		u, _ := json.Marshal(n.update)
-		hbs = append(hbs, store.Heartbeat{NodeID: n.id, LastSeen: n.lastSeen, Version: n.version, ReportedConcurrency: n.reported, Metrics: m, Update: u, RemoteAccess: n.remoteAccess})
 	}
 	s.mu.Unlock()
-	if err := s.store.SaveHeartbeats(ctx, hbs); err != nil {
-		s.mu.Lock()
-		for _, h := range hbs {
-			if n := s.nodes[h.NodeID]; n != nil {
-				n.dirty = true
-			}
+	var errs []error
+	for start := 0; start < len(snaps); start += flushBatch {
+		part := snaps[start:min(start+flushBatch, len(snaps))]
+		hbs := make([]store.Heartbeat, len(part))
+		for i, n := range part {
+			m, _ := json.Marshal(n.metrics)
+			u, _ := json.Marshal(n.update)
+			hbs[i] = store.Heartbeat{NodeID: n.id, LastSeen: n.seen, Version: n.version, ReportedConcurrency: n.reported, Metrics: m, Update: u, RemoteAccess: n.remote}
 		}
-		s.mu.Unlock()
-		return err
+		if err := s.store.SaveHeartbeats(ctx, hbs); err != nil {
+			errs = append(errs, err)
+			s.mu.Lock()
+			for _, h := range part {
+				if n := s.nodes[h.id]; n != nil {
+					n.dirty = true
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
 	}
 	return nil
 }
+
+const flushBatch = 256

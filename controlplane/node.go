@@ -213,7 +213,7 @@ func (s *Server) handleLease(w http.ResponseWriter, r *http.Request, n *liveNode
 	timer := time.NewTimer(time.Duration(req.WaitSeconds) * time.Second)
 	defer timer.Stop()
 	for {
-		wake := s.wakeChan(n.runtimeID)
+		wake, gen, empty := s.queueState(n.runtimeID)
 		s.mu.Lock()
 		limit := n.limit()
 		_, present := s.nodes[n.id]
@@ -222,21 +222,26 @@ func (s *Server) handleLease(w http.ResponseWriter, r *http.Request, n *liveNode
 			writeProblem(w, unauthorized())
 			return
 		}
-		jobs, err := s.store.Lease(r.Context(), store.LeaseRequest{NodeID: n.id, RuntimeID: n.runtimeID, Limit: limit, Max: req.Max, Now: s.now()})
-		if err != nil {
-			if r.Context().Err() != nil {
+		if !empty {
+			jobs, drained, err := s.store.Lease(r.Context(), store.LeaseRequest{NodeID: n.id, RuntimeID: n.runtimeID, Limit: limit, Max: req.Max, Now: s.now()})
+			if err != nil {
+				if r.Context().Err() != nil {
+					return
+				}
+				s.fail(w, r, err)
 				return
 			}
-			s.fail(w, r, err)
-			return
-		}
-		if len(jobs) > 0 {
-			resp := api.LeaseResponse{Jobs: make([]api.Lease, len(jobs))}
-			for i, j := range jobs {
-				resp.Jobs[i] = leaseOf(j)
+			if drained {
+				s.markDrained(n.runtimeID, gen)
 			}
-			writeJSON(w, http.StatusOK, resp)
-			return
+			if len(jobs) > 0 {
+				resp := api.LeaseResponse{Jobs: make([]api.Lease, len(jobs))}
+				for i, j := range jobs {
+					resp.Jobs[i] = leaseOf(j)
+				}
+				writeJSON(w, http.StatusOK, resp)
+				return
+			}
 		}
 		select {
 		case <-wake:

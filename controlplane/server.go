@@ -96,7 +96,7 @@ type Server struct {
 	byToken  map[string]*liveNode            // by token hash
 	byRT     map[string]map[string]*liveNode // runtime ID -> node ID -> node
 	runtimes map[string]store.Runtime        // cache, by ID
-	wake     map[string]chan struct{}        // runtime ID -> closed on new work
+	queues   map[string]*rtQueue             // runtime ID -> long-poll state
 	limiters map[string]*ipLimiter
 
 	done      chan struct{} // closed by Close and on shutdown: long polls return
@@ -159,7 +159,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: opts.Logger, now: opts.Now,
 		nodes: map[string]*liveNode{}, byToken: map[string]*liveNode{}, byRT: map[string]map[string]*liveNode{},
-		runtimes: map[string]store.Runtime{}, wake: map[string]chan struct{}{}, limiters: map[string]*ipLimiter{},
+		runtimes: map[string]store.Runtime{}, queues: map[string]*rtQueue{}, limiters: map[string]*ipLimiter{},
 		done: make(chan struct{}),
 	}
 	if opts.CertFile != "" {
@@ -248,10 +248,8 @@ func dialAddr(addr string) string {
 // down gracefully (long polls return at once). It does not Close the server.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	addr := ln.Addr().String()
-	s.mu.Lock()
-	if s.opts.PublicURL != "" {
-		s.url = strings.TrimSuffix(s.opts.PublicURL, "/")
-	} else {
+	u := strings.TrimSuffix(s.opts.PublicURL, "/")
+	if u == "" {
 		host, port, _ := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 			if h, err := os.Hostname(); err == nil && h != "" {
@@ -260,9 +258,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				host = "127.0.0.1"
 			}
 		}
-		s.url = "https://" + net.JoinHostPort(host, port)
+		u = "https://" + net.JoinHostPort(host, port)
 	}
-	s.mu.Unlock()
 	if s.opts.ClientConfigPath != "" {
 		if err := client.WriteConfig(s.opts.ClientConfigPath, client.FileConfig{
 			Server:    "https://" + dialAddr(addr),
@@ -272,6 +269,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	// URL() turns non-empty only now: callers may wait for it.
+	s.mu.Lock()
+	s.url = u
+	s.mu.Unlock()
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,

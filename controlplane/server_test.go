@@ -53,7 +53,11 @@ func start(t *testing.T, opts controlplane.Options) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
+	var admin *client.Client
 	stop := sync.OnceFunc(func() {
+		if admin != nil {
+			admin.Close() // an open HTTP/2 connection delays Shutdown by its 1 s GOAWAY wait
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
@@ -64,11 +68,11 @@ func start(t *testing.T, opts controlplane.Options) *env {
 	})
 	t.Cleanup(stop)
 	cfg := srv.ClientConfig(ln.Addr().String())
-	admin, err := client.New(cfg)
+	admin, err = client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{TLSClientConfig: api.PinnedTLSConfig(cfg.CASHA256), MaxIdleConnsPerHost: 100}
+	tr := &http.Transport{TLSClientConfig: api.PinnedTLSConfig(cfg.CASHA256), MaxIdleConns: 2000, MaxIdleConnsPerHost: 2000}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &env{t: t, srv: srv, dir: opts.DataDir, url: cfg.URL, admin: admin, hc: &http.Client{Transport: tr, Timeout: time.Minute}, stop: stop}
 }

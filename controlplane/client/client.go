@@ -74,6 +74,9 @@ func New(cfg Config) (*Client, error) {
 	return &Client{base: u, token: tok, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}, nil
 }
 
+// Close closes the client's idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
 // do sends a request with the admin token and decodes a 2xx JSON reply into
 // out (if not nil); other replies become *api.Problem errors.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {

@@ -165,8 +165,10 @@ type Store interface {
 	Job(ctx context.Context, id string) (Job, error)
 	Jobs(ctx context.Context, f JobFilter) ([]Job, error) // newest first
 	// Lease leases up to min(Max, Limit - held) queued jobs of the runtime
-	// to the node, oldest first, incrementing their attempts.
-	Lease(ctx context.Context, r LeaseRequest) ([]Job, error)
+	// to the node, oldest first, incrementing their attempts. drained
+	// reports that the node had a free slot left over: the runtime's
+	// queue was empty when the transaction ended.
+	Lease(ctx context.Context, r LeaseRequest) (jobs []Job, drained bool, err error)
 	// Renew extends a lease held by (node, attempt). ErrLeaseLost.
 	Renew(ctx context.Context, jobID, nodeID string, attempt int, now time.Time) (Job, error)
 	ReportProgress(ctx context.Context, p Progress) (Job, error)

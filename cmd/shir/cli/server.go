@@ -124,6 +124,8 @@ this machine without flags. Stop it with Ctrl-C (or SIGTERM).
 	c.Flags().Bool("sync-full", false, "fsync every commit (survive power loss, slower)")
 	c.Flags().Bool("no-client-config", false, "do not write the client config file for this user")
 	c.Flags().String("log-level", "info", "debug, info, warn or error")
+	c.Flags().Float64("register-rate", 10, "registrations per second allowed from one client address")
+	c.Flags().Int("register-burst", 50, "registrations in a burst allowed from one client address")
 	return c
 }
 
@@ -139,6 +141,11 @@ func (a *app) runServer(c *cobra.Command, _ []string) error {
 	syncFull, _ := f.GetBool("sync-full")
 	noCfg, _ := f.GetBool("no-client-config")
 	levelName, _ := f.GetString("log-level")
+	regRate, _ := f.GetFloat64("register-rate")
+	regBurst, _ := f.GetInt("register-burst")
+	if regRate <= 0 || regBurst < 1 {
+		return usageError("--register-rate and --register-burst must be positive")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(levelName)); err != nil {
 		return usageError("--log-level: must be debug, info, warn or error")
@@ -162,7 +169,7 @@ func (a *app) runServer(c *cobra.Command, _ []string) error {
 	}
 	srv, err := controlplane.New(controlplane.Options{
 		DataDir: data, CertFile: certFile, KeyFile: keyFile, PublicURL: publicURL, Hosts: hosts,
-		HeartbeatInterval: hb, SyncFull: syncFull, ClientConfigPath: cfgPath,
+		HeartbeatInterval: hb, SyncFull: syncFull, ClientConfigPath: cfgPath, RegisterRate: regRate, RegisterBurst: regBurst,
 		Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

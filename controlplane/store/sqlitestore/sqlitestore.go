@@ -592,8 +592,9 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.Job, error
 	return jobs, nil
 }
 
-func (s *Store) Lease(ctx context.Context, r store.LeaseRequest) ([]store.Job, error) {
+func (s *Store) Lease(ctx context.Context, r store.LeaseRequest) ([]store.Job, bool, error) {
 	var out []store.Job
+	drained := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var held int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE node_id=? AND state=?`, r.NodeID, api.JobLeased).Scan(&held); err != nil {
@@ -609,12 +610,13 @@ func (s *Store) Lease(ctx context.Context, r store.LeaseRequest) ([]store.Job, e
 			started_at=CASE WHEN started_at=0 THEN ? ELSE started_at END, progress=0, progress_message='', progress_bytes=0
 			WHERE seq IN (SELECT seq FROM jobs WHERE runtime_id=? AND state=? ORDER BY seq LIMIT ?)
 			RETURNING `+jobCols, api.JobLeased, r.NodeID, now, now, r.RuntimeID, api.JobQueued, n)
+		drained = len(out) < n
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lease jobs: %w", err)
+		return nil, false, fmt.Errorf("lease jobs: %w", err)
 	}
-	return out, nil
+	return out, drained, nil
 }
 
 // leased reads a job inside tx and checks that (node, attempt) holds its lease.

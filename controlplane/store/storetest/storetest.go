@@ -161,15 +161,18 @@ func testJobs(t *testing.T, s store.Store) {
 	for i := range 4 {
 		mkJob(t, s, "rt", fmt.Sprintf("j%d", i), 2)
 	}
-	got, err := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0})
+	got, drained, err := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0})
+	if drained {
+		t.Error("drained reported with two jobs still queued")
+	}
 	if err != nil || len(got) != 2 || got[0].ID != "j0" || got[1].ID != "j1" || got[0].Attempts != 1 || got[0].State != api.JobLeased {
 		t.Fatalf("lease: %+v %v", got, err)
 	}
 	if !got[0].LeaseExpiresAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("lease expiry %v", got[0].LeaseExpiresAt)
 	}
-	if more, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0}); len(more) != 0 {
-		t.Errorf("leased beyond the limit: %d", len(more))
+	if more, drained, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0}); len(more) != 0 || drained {
+		t.Errorf("leased beyond the limit: %d (drained %v: a full node says nothing about the queue)", len(more), drained)
 	}
 	if _, err := s.Renew(ctx, "j0", "n1", 2, t0); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("renew with wrong attempt: %v", err)
@@ -197,7 +200,7 @@ func testJobs(t *testing.T, s store.Store) {
 	if j.State != api.JobQueued || j.NodeID != "" {
 		t.Errorf("retryable failure: %+v", j)
 	}
-	got, _ = s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 1, Now: t0})
+	got, _, _ = s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 1, Now: t0})
 	if len(got) != 1 || got[0].ID != "j1" || got[0].Attempts != 2 {
 		t.Fatalf("re-lease: %+v", got)
 	}
@@ -210,7 +213,7 @@ func testJobs(t *testing.T, s store.Store) {
 	if err != nil || j.State != api.JobCancelled {
 		t.Errorf("cancel queued: %+v %v", j, err)
 	}
-	got, _ = s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0})
+	got, _, _ = s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 2, Max: 5, Now: t0})
 	if len(got) != 1 || got[0].ID != "j2" {
 		t.Fatalf("lease j2: %+v", got)
 	}
@@ -245,8 +248,8 @@ func testExpiry(t *testing.T, s store.Store) {
 	mkNode(t, s, "rt", "n2")
 	mkJob(t, s, "rt", "a", 2)
 	mkJob(t, s, "rt", "b", 1)
-	if got, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 4, Max: 4, Now: t0}); len(got) != 2 {
-		t.Fatalf("lease: %d", len(got))
+	if got, drained, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 4, Max: 4, Now: t0}); len(got) != 2 || !drained {
+		t.Fatalf("lease: %d, drained %v (want 2, true)", len(got), drained)
 	}
 	if got, _ := s.ExpireLeases(ctx, t0.Add(59*time.Second)); len(got) != 0 {
 		t.Errorf("expired early: %+v", got)
@@ -267,7 +270,7 @@ func testExpiry(t *testing.T, s store.Store) {
 		t.Errorf("renew after expiry: %v", err)
 	}
 	// n2 takes it; n2 goes offline: a is dead now (2 of 2 attempts).
-	if got, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n2", RuntimeID: "rt", Limit: 1, Max: 1, Now: t0}); len(got) != 1 || got[0].Attempts != 2 {
+	if got, _, _ := s.Lease(ctx, store.LeaseRequest{NodeID: "n2", RuntimeID: "rt", Limit: 1, Max: 1, Now: t0}); len(got) != 1 || got[0].Attempts != 2 {
 		t.Fatalf("second lease: %+v", got)
 	}
 	got, _ = s.RequeueNode(ctx, "n2", t0)
@@ -304,7 +307,7 @@ func testConcurrentLease(t *testing.T, s store.Store) {
 			defer wg.Done()
 			node := fmt.Sprintf("n%d", i)
 			for {
-				got, err := s.Lease(ctx, store.LeaseRequest{NodeID: node, RuntimeID: "rt", Limit: 3, Max: 3, Now: t0})
+				got, _, err := s.Lease(ctx, store.LeaseRequest{NodeID: node, RuntimeID: "rt", Limit: 3, Max: 3, Now: t0})
 				if err != nil {
 					t.Error(err)
 					return
