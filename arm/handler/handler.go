@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shirhq/shir/internal/atomicfile"
 	"github.com/shirhq/shir/internal/exitcode"
 )
 
@@ -152,7 +153,7 @@ func (h *Handler) Run(ctx context.Context, op string) error {
 		if err := os.MkdirAll(h.o.StateDir, 0o700); err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
-		if err := writeFileAtomic(h.updateMarker(), []byte(h.o.Getenv("VERSION")), 0o600); err != nil {
+		if err := atomicfile.Write(h.updateMarker(), []byte(h.o.Getenv("VERSION")), 0o600); err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
 		return h.simpleStatus(OpUpdate, "Update succeeded")

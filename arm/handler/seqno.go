@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/shirhq/shir/internal/atomicfile"
 )
 
 var settingsNameRE = regexp.MustCompile(`^(\d+)\.settings$`)
@@ -64,5 +66,5 @@ func ReadMRSeq(root string) (int, error) {
 
 // WriteMRSeq stores seq in <root>/mrseq atomically.
 func WriteMRSeq(root string, seq int) error {
-	return writeFileAtomic(filepath.Join(root, "mrseq"), []byte(strconv.Itoa(seq)), 0o600)
+	return atomicfile.Write(filepath.Join(root, "mrseq"), []byte(strconv.Itoa(seq)), 0o600)
 }

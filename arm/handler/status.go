@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shirhq/shir/internal/atomicfile"
 )
 
 // Status values of the status file (lower case, as the agent matches them).
@@ -109,7 +111,7 @@ func WriteStatus(folder string, seq int, now time.Time, b StatusBody) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(folder, strconv.Itoa(seq)+".status"), data, 0o600)
+	return atomicfile.Write(filepath.Join(folder, strconv.Itoa(seq)+".status"), data, 0o600)
 }
 
 // ReadStatus reads a status file and checks it the way the agent does: a
@@ -203,39 +205,7 @@ func WriteHeartbeat(path, status, message string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, 0o600)
-}
-
-// writeFileAtomic writes through a temporary file in the same folder, synced
-// and renamed over path: a reader sees the old or the new file, never half.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_ = f.Chmod(perm) // Unix modes; on Windows the folder's ACL applies
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := replaceFile(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	done = true
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // marshalNoEscape encodes v as one line of JSON (ending in a newline)
