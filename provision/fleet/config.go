@@ -114,15 +114,15 @@ type Count struct {
 	set     bool
 }
 
-// Of returns the count for total hosts: a percentage rounds up, and a set
-// count is at least 1 when there are hosts.
+// Of returns the count for total hosts: a percentage rounds up (so a
+// non-zero percentage is at least one host).
 func (c Count) Of(total int) int {
 	n := c.N
 	if c.Percent {
 		n = int(math.Ceil(float64(total) * float64(c.N) / 100))
-	}
-	if n < 1 && total > 0 && c.set {
-		n = 1
+		if n < 1 && total > 0 && c.N > 0 {
+			n = 1
+		}
 	}
 	return min(n, total)
 }
