@@ -39,7 +39,7 @@ type sshHost struct {
 
 const sshdPath = "/usr/sbin/sshd"
 
-func writeKey(t *testing.T, path string) ssh.PublicKey {
+func writeKey(t testing.TB, path string) ssh.PublicKey {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -59,7 +59,7 @@ func writeKey(t *testing.T, path string) ssh.PublicKey {
 	return sp
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +72,7 @@ func freePort(t *testing.T) int {
 // startSSHD starts sshd -D on a random port with its own host key, config and
 // authorized_keys (the client key of the test). No root needed: a non-root
 // sshd lets in only the user that runs it.
-func startSSHD(t *testing.T, name string, clientKey ssh.PublicKey) *sshHost {
+func startSSHD(t testing.TB, name string, clientKey ssh.PublicKey) *sshHost {
 	t.Helper()
 	dir := t.TempDir()
 	h := &sshHost{name: name, port: freePort(t), root: filepath.Join(t.TempDir(), name)}
@@ -133,7 +133,7 @@ func knownHostsLine(h *sshHost, key ssh.PublicKey) string {
 }
 
 type fleetEnv struct {
-	t          *testing.T
+	t          testing.TB
 	dir        string
 	shir       string
 	clientKey  string
@@ -193,7 +193,7 @@ hosts:
 func (e *fleetEnv) run(args ...string) (int, fleet.Report, string) {
 	e.t.Helper()
 	var out, errOut bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	code := Main(ctx, append([]string{"shir", "fleet"}, args...), strings.NewReader(""), &out, &errOut)
 	var rep fleet.Report
@@ -224,9 +224,9 @@ func (e *fleetEnv) nodes() map[string]api.Node {
 	return m
 }
 
-// TestFleetEndToEnd runs plan and apply against real sshd hosts whose
-// "machines" are sandbox roots, with a real control plane in-process.
-func TestFleetEndToEnd(t *testing.T) {
+// newFleetEnv builds shir, starts a control plane with a runtime and one
+// sshd per name; it skips when sshd is missing.
+func newFleetEnv(t testing.TB, names []string) (*fleetEnv, []*sshHost, ssh.PublicKey, string) {
 	if _, err := os.Stat(sshdPath); err != nil {
 		t.Skipf("%s not found (apt-get install openssh-server): the SSH fleet test was not run", sshdPath)
 	}
@@ -261,7 +261,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	if e.cl, err = client.New(cc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.cl.CreateRuntime(context.Background(), api.CreateRuntimeRequest{Name: e.runtime, MaxNodes: 8}); err != nil {
+	if _, err := e.cl.CreateRuntime(context.Background(), api.CreateRuntimeRequest{Name: e.runtime, MaxNodes: max(8, len(names))}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := e.cl.Keys(context.Background(), e.runtime)
@@ -278,9 +278,16 @@ func TestFleetEndToEnd(t *testing.T) {
 	e.clientKey = filepath.Join(e.dir, "id_ed25519")
 	clientPub := writeKey(t, e.clientKey)
 	var hosts []*sshHost
-	for _, n := range []string{"h1", "h2", "h3"} {
+	for _, n := range names {
 		hosts = append(hosts, startSSHD(t, n, clientPub))
 	}
+	return e, hosts, clientPub, secret
+}
+
+// TestFleetEndToEnd runs plan and apply against real sshd hosts whose
+// "machines" are sandbox roots, with a real control plane in-process.
+func TestFleetEndToEnd(t *testing.T) {
+	e, hosts, clientPub, secret := newFleetEnv(t, []string{"h1", "h2", "h3"})
 	t.Cleanup(func() {
 		for _, h := range hosts {
 			if _, err := os.Stat(h.root); err == nil {
@@ -488,7 +495,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	})
 }
 
-func mustRead(t *testing.T, p string) []byte {
+func mustRead(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -515,4 +522,57 @@ func sameLines(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkFleetApply provisions 20 sandbox hosts (one real sshd each) into a
+// fresh runtime per iteration, with max_parallel 1 and 10. It reports the
+// wall time per host (ns/host). docs/benchmarks.md has the numbers.
+func BenchmarkFleetApply(b *testing.B) {
+	const n = 20
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("b%02d", i))
+	}
+	e, hosts, _, _ := newFleetEnv(b, names)
+	e.knownHosts = filepath.Join(e.dir, "known_hosts")
+	var kh strings.Builder
+	for _, h := range hosts {
+		kh.WriteString(knownHostsLine(h, h.hostKey))
+	}
+	os.WriteFile(e.knownHosts, []byte(kh.String()), 0o600)
+	uninstall := func() {
+		for _, h := range hosts {
+			if _, err := os.Stat(h.root); err == nil {
+				_ = uninstallSandbox(h.root)
+				os.RemoveAll(h.root)
+			}
+		}
+	}
+	b.Cleanup(uninstall)
+	round := 0
+	for _, par := range []int{1, 10} {
+		b.Run(fmt.Sprintf("hosts=%d/parallel=%d", n, par), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				uninstall()
+				round++
+				e.runtime = fmt.Sprintf("bench%d", round)
+				if _, err := e.cl.CreateRuntime(context.Background(), api.CreateRuntimeRequest{Name: e.runtime, MaxNodes: n}); err != nil {
+					b.Fatal(err)
+				}
+				keys, err := e.cl.Keys(context.Background(), e.runtime)
+				if err != nil {
+					b.Fatal(err)
+				}
+				os.WriteFile(e.keyFile, []byte(keys.Key1), 0o600)
+				file := e.fleetYAML("bench.yaml", hosts, fmt.Sprintf("  canary: 0\n  max_parallel: %d\n  max_failures: 1\n  online_timeout: 120s", par), map[string]string{})
+				b.StartTimer()
+				code, rep, out := e.run("apply", "-f", file, "--json")
+				if code != 0 || rep.Changed != n {
+					b.Fatalf("apply: exit %d changed %d\n%s", code, rep.Changed, out)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/host")
+		})
+	}
 }
