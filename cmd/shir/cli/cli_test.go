@@ -45,7 +45,7 @@ func TestExitCodes(t *testing.T) {
 		{"group without subcommand", []string{"shir", "runtime"}, 2, "needs a subcommand"},
 		{"unknown subcommand", []string{"shir", "runtime", "bogus"}, 2, `unknown command "bogus" for "shir runtime"`},
 		{"missing argument", []string{"shir", "runtime", "create"}, 2, "needs 1 argument(s) (NAME), got 0"},
-		{"not implemented", []string{"shir", "fleet", "apply"}, 1, "not implemented yet (tracked in issue #12)"},
+		{"fleet apply without a fleet file", []string{"shir", "fleet", "apply", "-f", "/nonexistent/fleet.yaml"}, 2, "fleet file"},
 		{"install msiexec bad property", []string{"shir", "install", "/q", "FOO=1"}, 1603, `unknown property "FOO"`},
 		{"install flag bad property", []string{"shir", "install", "--port", "0"}, 2, "PORT"},
 		{"purge only for uninstall", []string{"shir", "install", "--purge"}, 2, "only for uninstall"},
