@@ -12,19 +12,20 @@ configure | 1 | 2) ;;
 esac
 root="${DPKG_ROOT:-}"
 
-if ! grep -q '^shir:' "$root/etc/passwd" 2>/dev/null; then
-	if [ -n "$root" ]; then
-		useradd --prefix "$root" --system --user-group --home-dir /var/lib/shir --no-create-home --shell /usr/sbin/nologin --comment "shir integration runtime" shir
-	else
-		useradd --system --user-group --home-dir /var/lib/shir --no-create-home --shell /usr/sbin/nologin --comment "shir integration runtime" shir
-	fi
+# useradd exits 9 when the user exists already (a reinstall or upgrade).
+rc=0
+useradd ${root:+--prefix "$root"} --system --user-group --home-dir /var/lib/shir --no-create-home \
+	--shell /usr/sbin/nologin --comment "shir integration runtime" shir || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 9 ] || exit "$rc"
+owner=shir:shir
+if [ -n "$root" ]; then
+	# chown would look the name up on this machine, not in $root.
+	owner=$(awk -F: '$1 == "shir" { print $3 ":" $4 }' "$root/etc/passwd")
 fi
-uid=$(awk -F: '$1 == "shir" { print $3 }' "$root/etc/passwd")
-gid=$(awk -F: '$1 == "shir" { print $4 }' "$root/etc/passwd")
 for d in /var/lib/shir:0700 /var/log/shir:0750; do
 	mkdir -p "$root${d%:*}"
 	chmod "${d#*:}" "$root${d%:*}"
-	chown "$uid:$gid" "$root${d%:*}"
+	chown "$owner" "$root${d%:*}"
 done
 
 [ -z "$root" ] || exit 0

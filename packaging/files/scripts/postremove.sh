@@ -7,16 +7,10 @@ root="${DPKG_ROOT:-}"
 case "$1" in
 purge)
 	rm -rf "$root/var/lib/shir" "$root/var/log/shir" "$root/etc/shir"
-	if grep -q '^shir:' "$root/etc/passwd" 2>/dev/null; then
-		if [ -n "$root" ]; then
-			userdel --prefix "$root" shir
-		else
-			userdel shir
-		fi
-	fi
-	if grep -q '^shir:' "$root/etc/group" 2>/dev/null; then
-		if [ -n "$root" ]; then groupdel --prefix "$root" shir; else groupdel shir; fi
-	fi
+	# userdel exits 6 when the user is gone already; it removes the
+	# user's own group too, groupdel is for a group left alone.
+	userdel ${root:+--prefix "$root"} shir 2>/dev/null || true
+	groupdel ${root:+--prefix "$root"} shir 2>/dev/null || true
 	;;
 0)
 	rm -rf "$root/var/log/shir"
