@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,3 +96,5 @@ func TestScriptsParse(t *testing.T) {
 		}
 	}
 }
+
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }

@@ -63,6 +63,8 @@ func buildPackage(t *testing.T, format, bin string) string {
 	contents = append(contents, &files.Content{Source: bin, Destination: g.Bindir + "/shir", FileInfo: &files.ContentFileInfo{Mode: 0o755}})
 	ov := g.Overridables
 	ov.Contents = contents
+	// goreleaser adds this field to amd64 packages (GOAMD64 level).
+	ov.Deb.Fields = map[string]string{"Architecture-Variant": "amd64v1"}
 	for _, s := range []*string{&ov.Scripts.PostInstall, &ov.Scripts.PreRemove, &ov.Scripts.PostRemove} {
 		if *s == "" {
 			t.Fatal("goreleaser.yaml: a maintainer script is missing")

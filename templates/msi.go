@@ -84,6 +84,9 @@ func RenderWXS(m MSI) ([]byte, error) {
 			return nil, fmt.Errorf("render wxs: Properties must include %s", must)
 		}
 	}
+	if len(m.Properties) > 1000 {
+		return nil, fmt.Errorf("render wxs: %d properties: at most 1000 fit between InstallFiles and RegisterUser", len(m.Properties))
+	}
 	for _, p := range m.Properties {
 		if !msiPropRE.MatchString(p) || p == "PURGE" {
 			return nil, fmt.Errorf("render wxs: property %q: want an upper-case public property name other than PURGE", p)
@@ -95,14 +98,16 @@ func RenderWXS(m MSI) ([]byte, error) {
 		}
 	}
 	t, err := template.New("shir.wxs.tmpl").Funcs(template.FuncMap{
-		"isSecret": func(p string) bool { return slices.Contains(m.Secret, p) },
+		"seq": func(i int) int { return 4004 + i },
+		"inc": func(i int) int { return i + 1 },
 	}).Option("missingkey=error").ParseFS(msiFS, "msi/shir.wxs.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("parse wxs template: %w", err)
 	}
 	data := struct {
 		MSI
-		MSIVersion, UpgradeCode, ProductCode, PackageCode, ComponentGUID, Hidden string
+		MSIVersion, UpgradeCode, ProductCode, PackageCode, ComponentGUID, DataGUID, Hidden string
+		Args                                                                               []string // properties other than INSTALLDIR (always passed)
 	}{
 		MSI:           m,
 		MSIVersion:    ver,
@@ -110,7 +115,9 @@ func RenderWXS(m MSI) ([]byte, error) {
 		ProductCode:   guid("product", m.Version),
 		PackageCode:   guid("package", m.Version),
 		ComponentGUID: guid("component", "shir.exe"),
+		DataGUID:      guid("component", "ProgramData/shir"),
 		Hidden:        strings.Join(m.Secret, ";"),
+		Args:          slices.DeleteFunc(slices.Clone(m.Properties), func(p string) bool { return p == "INSTALLDIR" }),
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {

@@ -20,7 +20,8 @@ func TestRenderWXSGolden(t *testing.T) {
 		`Win64="yes"`,
 		`<Directory Id="ProgramFiles64Folder">`,
 		`<Property Id="MsiHiddenProperties" Value="AUTHKEY;PROXYPASSWORD;ShirInstallArgs;ShirInstall"/>`,
-		`<Custom Action="ShirArgNOFIREWALL" After="ShirArgDATADIR">NOT REMOVE AND NOFIREWALL</Custom>`,
+		`<Custom Action="ShirArgNOFIREWALL" Sequence="4007">NOT REMOVE AND NOFIREWALL</Custom>`,
+		`<Custom Action="ShirInstall" Sequence="4012">NOT REMOVE</Custom>`,
 		`Impersonate="no"`,
 	} {
 		if !strings.Contains(s, want) {
