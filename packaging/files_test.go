@@ -36,6 +36,9 @@ func TestCommittedFilesAreRendered(t *testing.T) {
 // set state_dir, encode) leaves the shipped conffile byte for byte as it
 // is, so a postinst running shir install does not modify a conffile.
 func TestShippedConfigIsWhatInstallWrites(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the Linux conffile's paths are not absolute on Windows: checked by the linux run")
+	}
 	b, err := os.ReadFile(filepath.Join("files", "shir.toml"))
 	if err != nil {
 		t.Fatal(err)
