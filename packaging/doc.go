@@ -33,11 +33,17 @@
 // that installs shir.exe to ProgramFiles64Folder\shir and runs `shir install
 // /q` as a deferred, non-impersonated custom action (LocalSystem) with the
 // properties given to msiexec (AUTHKEY, NODENAME, NOFIREWALL, PORT,
-// INSTALLDIR, ...; only the ones that are set). Uninstall (msiexec /x) runs
-// `shir uninstall /q` (with PURGE=1: --purge) from a temporary copy, since
-// the installed exe cannot delete itself; a major upgrade (same UpgradeCode,
-// higher version) keeps the node: the old product's uninstall action is
-// skipped (UPGRADINGPRODUCTCODE).
+// INSTALLDIR, ...; only the ones that are set, so that shir's own checks
+// apply; IGNOREPREREQ always gets single-instance, as the MSI's shir.exe is
+// already in place). Uninstall (msiexec /x) runs `shir uninstall /q` (with
+// PURGE=1: --purge, and Windows Installer removes the then empty
+// %ProgramData%\shir) from a temporary copy made by cmd.exe, since the
+// installed exe (and its dmgcmd.exe hard link) cannot be deleted while it
+// runs and wixl cannot build Binary-table EXE actions. A major upgrade (same
+// UpgradeCode, higher version) keeps the node: the old product's uninstall
+// action is skipped (UPGRADINGPRODUCTCODE) and the new shir install resumes
+// from the journal. Actions have explicit sequence numbers: wixl's
+// After=/Before= resolution can put them after InstallFinalize.
 //
 // AUTHKEY trade-off: wixl can build neither DLL nor script custom actions
 // from Go, so the deferred action is an EXE whose command line is formatted
@@ -47,13 +53,23 @@
 // administrators only, and hidden from the MSI log (MsiHiddenProperties).
 // Prefer AUTHKEY=@C:\path\key.txt: only the path then is on a command line.
 //
-// Under Wine (tests; see ../shared/wine/README.md row d): msiexec /i and /x
-// work with the custom actions, services and files; exit codes are cut to 8
-// bits (1603 is 67, 1627 is 91, 3010 is 194) and Wine reports a failed
-// custom action as 1627 where Windows reports 1603. Wine cannot show
-// Windows Installer's UI, reboot prompts, Restart Manager (files in use),
-// per-user installs or SecureCustomProperties filtering, and it runs
-// everything as an elevated administrator.
+// Under Wine (tests; see ../shared/wine/README.md row d) msiexec /i and /x
+// work with the custom actions, services and files, and the test checks
+// them. What Wine shows differently: exit codes are cut to 8 bits (1603 is
+// 67, 1627 is 91, 3010 is 194); a failed custom action gives 1627 where
+// Windows gives 1603 (rollback happens on both); Wine's verbose log (/l*v)
+// prints hidden properties (Windows replaces MsiHiddenProperties values by
+// asterisks), so never pass a real key to a logged msiexec under Wine; the
+// prefix's services run under kardianos/service only with the svcrun
+// workaround (shir agent run), and no service is started without a key
+// anyway. What Wine cannot show: the Windows Installer UI, reboot prompts,
+// Restart Manager (files in use), SecureCustomProperties filtering of a
+// non-admin managed install, per-user installs, a non-elevated msiexec
+// (Wine runs everything as an elevated administrator), and Authenticode
+// checks by Windows itself (SmartScreen, the UAC publisher name): those
+// need a real Windows machine. Go's os.RemoveAll needs the overlay of
+// ../shared/wine/go-overlay.sh under Wine 8, so the Wine test builds
+// shir.exe with it (uninstall --purge); release builds do not need it.
 //
 // # Authenticode
 //
