@@ -13,7 +13,7 @@ PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 WINE_DIR ?= $(abspath $(if $(wildcard ../shared/wine/setup.sh),../shared/wine,.ci/wine))
 export WINEPREFIX ?= $(HOME)/.wine-shir
 
-.PHONY: test fmt-check vet test-linux test-windows wine-setup build bench release-check clean
+.PHONY: test fmt-check vet test-linux test-windows wine-setup build bench release-check release-snapshot clean
 
 test: fmt-check vet test-linux test-windows
 
@@ -53,6 +53,18 @@ GORELEASER ?= $(shell $(GO) env GOPATH)/bin/goreleaser
 release-check:
 	test -x $(GORELEASER) || $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
 	$(GORELEASER) check
+
+# release-snapshot: goreleaser (binaries, archives, checksums, .deb/.rpm), then
+# the MSI, Authenticode signatures and the signed update feed in dist/feed.
+# Without SIGN_CERT/SIGN_KEY and RELEASE_KEY it makes throw-away test keys in
+# dist/snapshot-keys (docs/RELEASING.md has the real-release variables).
+SHIR_HOST := dist/shir-host
+RELEASE_KEY ?=
+SIGN_CERT ?=
+SIGN_KEY ?=
+release-snapshot: release-check
+	$(GORELEASER) release --snapshot --clean
+	bash packaging/release-post.sh "$(GO)" "$(RELEASE_KEY)" "$(SIGN_CERT)" "$(SIGN_KEY)"
 
 clean:
 	rm -rf dist

@@ -127,6 +127,7 @@ Start with: shir quickstart
 		a.armCommand(),
 		a.fleetCommand(),
 		a.quickstartCommand(),
+		a.packagingCommand(),
 	)
 	return root
 }
