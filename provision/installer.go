@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -126,6 +127,10 @@ func (in *Installation) Uninstall(ctx context.Context, purge bool) error {
 		in.unlock = func() {}
 		if err := os.RemoveAll(in.Env.Paths.StateDir); err != nil {
 			return fmt.Errorf("purge %s: %w", in.Env.Paths.StateDir, err)
+		}
+		// %ProgramData%\shir (Windows) is left empty by now: remove it too.
+		if parent := filepath.Dir(in.Env.Paths.StateDir); filepath.Base(parent) == "shir" {
+			_ = os.Remove(parent)
 		}
 		fmt.Fprintf(in.Env.Out, "purged state: %s (node identity and credentials are gone)\n", in.Env.Paths.StateDir)
 	} else {

@@ -103,7 +103,7 @@ func (s *layoutStep) Undo(_ context.Context, env *Env) error {
 	}
 	var errs []error
 	for _, f := range []string{dmgcmdPath(bin, s.goos()), bin, bin + prevSuffix} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeFile(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

@@ -2,7 +2,11 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"time"
+
+	"golang.org/x/sys/windows"
 )
 
 // replaceFile renames src over dst. A running executable cannot be
@@ -22,5 +26,24 @@ func replaceFile(src, dst string) error {
 		return err
 	}
 	_ = os.Remove(old)
+	return nil
+}
+
+// removeFile removes path. A running executable (uninstall run by the
+// installed shir.exe itself, or its dmgcmd.exe hard link) cannot be deleted
+// on Windows: it is renamed aside and deleted at the next reboot.
+func removeFile(path string) error {
+	err := os.Remove(path)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	aside := fmt.Sprintf("%s.delete-%d", path, time.Now().UnixNano())
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return err
+	}
+	p, perr := windows.UTF16PtrFromString(aside)
+	if perr == nil {
+		_ = windows.MoveFileEx(p, nil, windows.MOVEFILE_DELAY_UNTIL_REBOOT)
+	}
 	return nil
 }

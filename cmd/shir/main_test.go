@@ -204,9 +204,17 @@ func wineInstall(t *testing.T, wine, exe string) {
 	if _, err := os.Stat(filepath.Join(root, "Program Files", "shir", "dmgcmd.exe")); err != nil {
 		t.Fatalf("sandbox dmgcmd.exe: %v", err)
 	}
-	run("uninstall", "/q", "--root", winRoot, "--no-service")
-	if _, err := os.Stat(filepath.Join(root, "Program Files", "shir")); !os.IsNotExist(err) {
-		t.Errorf("sandbox uninstall left the binaries: %v", err)
+	// Uninstall with the installed shir.exe itself, as an admin would: the
+	// running exe cannot be deleted, so it is renamed aside for deletion at
+	// the next reboot.
+	installed := filepath.Join(root, "Program Files", "shir", "shir.exe")
+	if out, err := exec.Command(wine, installed, "uninstall", "/q", "--root", winRoot, "--no-service").CombinedOutput(); err != nil {
+		t.Fatalf("uninstall by the installed shir.exe: %v\n%s", err, out)
+	}
+	for _, f := range []string{"shir.exe", "dmgcmd.exe"} {
+		if _, err := os.Stat(filepath.Join(root, "Program Files", "shir", f)); !os.IsNotExist(err) {
+			t.Errorf("sandbox uninstall left %s: %v", f, err)
+		}
 	}
 
 	// 2. A system install with services (no AUTHKEY: nothing to start).
