@@ -254,6 +254,7 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 			Version:     a.version,
 			Metrics:     collectMetrics(ctx, a.stateDir, a.lim.Running()),
 			Concurrency: a.defConc,
+			Update:      updateStatus(a.stateDir),
 		}
 		resp, err := a.cp.heartbeat(ctx, req)
 		if ctx.Err() != nil {
@@ -283,6 +284,11 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 		}
 		if resp.HeartbeatIntervalSeconds > 0 {
 			interval = time.Duration(resp.HeartbeatIntervalSeconds) * time.Second
+		}
+		if changed, err := syncUpdatePolicy(a.stateDir, resp); err != nil {
+			a.log.Warn("update policy", "err", err)
+		} else if changed {
+			a.log.Info("update policy from the control plane", "pinnedVersion", resp.DesiredVersion, "autoUpdate", resp.AutoUpdate)
 		}
 		if err := a.writeHealth(); err != nil {
 			a.log.Warn("health file", "err", err)
