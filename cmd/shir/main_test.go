@@ -135,6 +135,9 @@ func TestBinaryLinux(t *testing.T) {
 // SHIR_WINE_EXEC names go-wine-exec; make test sets it. With
 // SHIR_REQUIRE_WINE=1 (CI) a missing Wine fails instead of skipping.
 func TestBinaryWine(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("this is the Windows test binary itself: the linux run drives shir.exe under Wine")
+	}
 	wine := os.Getenv("SHIR_WINE_EXEC")
 	if wine == "" {
 		if os.Getenv("SHIR_REQUIRE_WINE") == "1" {
