@@ -59,12 +59,16 @@ func Open(o Options) (*Installation, error) {
 		paths = RootPaths(o.GOOS, o.Inv.Root)
 	}
 	paths = paths.WithProps(o.Inv.Props)
-	if err := os.MkdirAll(paths.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state dir %s: %w", paths.StateDir, err)
-	}
-	unlock, err := Lock(paths.StateDir)
-	if err != nil {
-		return nil, err
+	unlock := func() {}
+	if _, err := os.Stat(paths.StateDir); err == nil || !o.Inv.DryRun {
+		// A dry run on a machine without an installation creates nothing,
+		// not even the state dir for the lock.
+		if err := os.MkdirAll(paths.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create state dir %s: %w", paths.StateDir, err)
+		}
+		if unlock, err = Lock(paths.StateDir); err != nil {
+			return nil, err
+		}
 	}
 	j, err := LoadJournal(paths.JournalFile())
 	if err != nil {

@@ -225,6 +225,9 @@ func TestPrereqStepStopsInstall(t *testing.T) {
 	if exitcode.Code(err) != exitcode.Prereq || len(log) != 0 {
 		t.Fatalf("err %v (code %d), log %v", err, exitcode.Code(err), log)
 	}
+	if !strings.Contains(err.Error(), "IGNOREPREREQ=dotnet-472") {
+		t.Errorf("error does not say how to install anyway: %v", err)
+	}
 	if !strings.Contains(out.String(), "install .NET 4.7.2") {
 		t.Errorf("fix hint not shown:\n%s", out.String())
 	}

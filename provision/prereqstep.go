@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,10 @@ func (s *prereqStep) Apply(ctx context.Context, env *Env) error {
 	res, err := prereq.Run(ctx, build(s.options(env)), ignore)
 	if env.Out != nil && len(res.Checks) > 0 {
 		_ = res.WriteTable(env.Out)
+	}
+	if failed := res.Failed(); err != nil && len(failed) > 0 {
+		// The table's hint names `shir check --ignore`; an install takes the property.
+		return fmt.Errorf("%w; to install anyway add IGNOREPREREQ=%s", err, strings.Join(failed, ","))
 	}
 	return err
 }
