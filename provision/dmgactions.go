@@ -62,9 +62,17 @@ func (in *Installation) Dmgcmd(ctx context.Context, dc DmgCommand) error {
 		}
 		_, upd := serviceNames(in.goos)
 		if dc.Action.Short == "sus" {
-			return in.sm.Start(upd)
+			if err := in.sm.Start(upd); err != nil {
+				return fmt.Errorf("start the upgrade service %s: %w", upd, err)
+			}
+			fmt.Fprintf(env.Out, "upgrade service %s started\n", upd)
+			return nil
 		}
-		return in.sm.Stop(upd)
+		if err := in.sm.Stop(upd); err != nil {
+			return fmt.Errorf("stop the upgrade service %s: %w", upd, err)
+		}
+		fmt.Fprintf(env.Out, "upgrade service %s stopped\n", upd)
+		return nil
 	case "tonau", "toffau":
 		on := dc.Action.Short == "tonau"
 		pf := filepath.Join(env.Paths.StateDir, updater.PolicyFileName)
@@ -116,6 +124,9 @@ func (in *Installation) dmgRegister(ctx context.Context, dc DmgCommand) error {
 	cfg, _ := nodeconfig.Load(env.Paths.ConfigFile, true)
 	id, err := register.Register(ctx, register.Options{Key: key, NodeName: name, StateDir: env.Paths.StateDir,
 		Protector: p, Proxy: cfg.ProxyConfig(""), Version: buildinfo.Get().Version, Force: force, Logger: env.Log})
+	if errors.Is(err, register.ErrOtherRuntime) {
+		return fmt.Errorf("%w; to move it, use -k (-Key) with the new key", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -328,16 +339,29 @@ func (in *Installation) hostStart(ctx context.Context) error {
 	s := &startStep{GOOS: in.goos, SM: in.sm}
 	if !in.Env.NoService {
 		h, _ := serviceNames(in.goos)
-		return in.sm.Start(h)
+		if err := in.sm.Start(h); err != nil {
+			return fmt.Errorf("start the host service %s: %w", h, err)
+		}
+		fmt.Fprintf(in.Env.Out, "host service %s started\n", h)
+		return nil
 	}
-	return s.Apply(ctx, in.Env)
+	if err := s.Apply(ctx, in.Env); err != nil {
+		return err
+	}
+	fmt.Fprintln(in.Env.Out, "host process started")
+	return nil
 }
 
 func (in *Installation) hostStop() error {
 	if !in.Env.NoService {
 		h, _ := serviceNames(in.goos)
-		return in.sm.Stop(h)
+		if err := in.sm.Stop(h); err != nil {
+			return fmt.Errorf("stop the host service %s: %w", h, err)
+		}
+		fmt.Fprintf(in.Env.Out, "host service %s stopped\n", h)
+		return nil
 	}
 	stopAgent(in.Env)
+	fmt.Fprintln(in.Env.Out, "host process stopped")
 	return nil
 }

@@ -50,6 +50,12 @@ func nodeConfig(base nodeconfig.Config, env *Env) nodeconfig.Config {
 	default:
 		c.Proxy = nodeconfig.Proxy{Mode: netproxy.ModeCustom, URL: v, User: env.Props["PROXYUSER"]}
 	}
+	if v := env.Props["UPDATECHANNEL"]; v != "" {
+		c.Update.Channel = v
+	}
+	if v := env.Props["UPDATESOURCE"]; v != "" {
+		c.Update.Source = v
+	}
 	return c
 }
 
@@ -151,6 +157,9 @@ func (s *registerStep) Apply(ctx context.Context, env *Env) error {
 	proxy := netproxy.Config{Mode: c.Proxy.Mode, URL: c.Proxy.URL, User: c.Proxy.User, Password: env.Props["PROXYPASSWORD"]}
 	id, err := register.Register(ctx, register.Options{Key: key, NodeName: env.Props["NODENAME"],
 		StateDir: env.Paths.StateDir, Proxy: proxy, Version: buildinfo.Get().Version, Logger: env.Log})
+	if errors.Is(err, register.ErrOtherRuntime) {
+		return fmt.Errorf("%w; the kept state of a previous install names that runtime: to move the node, install without AUTHKEY and run `dmgcmd -k KEY`, or start over with `shir uninstall --purge`", err)
+	}
 	if err != nil {
 		return err
 	}

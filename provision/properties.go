@@ -41,6 +41,7 @@ var Properties = []Property{
 	{Name: "SERVICEPASSWORD", Help: "password of SERVICEACCOUNT, when it is not a virtual or managed account", Secret: true, check: checkNonEmpty},
 	{Name: "AUTOUPDATE", Help: "1 (default) or 0: automatic updates", Bool: true, check: checkBool},
 	{Name: "UPDATECHANNEL", Help: "stable (default) or beta", check: checkChannel},
+	{Name: "UPDATESOURCE", Help: "where the upgrade service looks for signed releases: github://owner/repo, https://feed/ or an absolute directory", check: checkUpdateSource},
 	{Name: "IGNOREPREREQ", Help: "prerequisite check ids to turn into warnings, comma separated, or all", check: checkIgnoreList},
 }
 
@@ -194,6 +195,25 @@ func checkNonEmpty(v string) error {
 func checkChannel(v string) error {
 	if v != "stable" && v != "beta" {
 		return errors.New("must be stable or beta")
+	}
+	return nil
+}
+
+func checkUpdateSource(v string) error {
+	switch {
+	case strings.HasPrefix(v, "github://"):
+		owner, repo, ok := strings.Cut(strings.TrimPrefix(v, "github://"), "/")
+		if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+			return errors.New("must be github://owner/repo")
+		}
+	case strings.HasPrefix(v, "https://"), strings.HasPrefix(v, "http://"):
+		if u, err := url.Parse(v); err != nil || u.Host == "" || u.User != nil {
+			return errors.New("must be an http(s) URL with a host and no user info")
+		}
+	case strings.Contains(v, "://"):
+		return errors.New("must be github://owner/repo, an https:// feed or an absolute directory")
+	default:
+		return checkAbsPath(v)
 	}
 	return nil
 }

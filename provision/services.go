@@ -117,9 +117,10 @@ func (s *servicesStep) defs(env *Env) ([]ServiceDef, error) {
 			user = `NT SERVICE\` + hostName
 		}
 		host.User = user
-		// The host answers the service manager itself (kardianos cannot
+		// Both answer the service manager themselves (kardianos cannot
 		// tell it runs as a service under Wine; see internal/svcrun).
 		host.Args = append(host.Args, "--service")
+		upd.Args = append(upd.Args, "--service")
 		return []ServiceDef{host, upd}, nil
 	}
 	if user == "" {

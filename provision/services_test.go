@@ -76,7 +76,7 @@ func TestServicesStepWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(f.calls, "\n")
-	if !strings.HasPrefix(got, `grant logon NT SERVICE\shirhost`) || !strings.Contains(got, "--service") || !strings.Contains(got, `install shirhost user="NT SERVICE\\shirhost"`) || !strings.Contains(got, `install shirupdater user=""`) || strings.Contains(got, "useradd") {
+	if !strings.HasPrefix(got, `grant logon NT SERVICE\shirhost`) || !strings.Contains(got, "--service") || !strings.Contains(got, `install shirhost user="NT SERVICE\\shirhost"`) || !strings.Contains(got, `install shirupdater user=""`) || !strings.Contains(got, `shir.exe updater run --config C:\ProgramData\shir\shir.toml --service unit=false`) || strings.Contains(got, "useradd") {
 		t.Errorf("calls:\n%s", got)
 	}
 	env.NoService = true

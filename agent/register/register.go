@@ -72,6 +72,11 @@ func (id Identity) TLSConfig() *tls.Config { return api.PinnedTLSConfig(id.Pin()
 // ErrNotRegistered is returned by Load when the state dir has no identity.
 var ErrNotRegistered = errors.New("this node is not registered")
 
+// ErrOtherRuntime is returned by Register when the node is registered with
+// another runtime than the key's and Force is not set. The caller says how
+// to move it (dmgcmd -k).
+var ErrOtherRuntime = errors.New("registered with another runtime")
+
 // Load reads the node identity from stateDir. A missing identity wraps
 // ErrNotRegistered; a damaged one wraps secret.ErrCorrupt with a recovery
 // hint, and is left untouched.
@@ -157,7 +162,7 @@ func Register(ctx context.Context, opts Options) (Identity, error) {
 	switch {
 	case err == nil:
 		if old.RuntimeID != opts.Key.RuntimeID && !opts.Force {
-			return Identity{}, fmt.Errorf("%w: this node is already registered with runtime %s (%s); use --force to move it to runtime %s", exitcode.ErrUsage, old.RuntimeName, old.RuntimeID, opts.Key.RuntimeID)
+			return Identity{}, fmt.Errorf("%w: %w: this node is registered with runtime %s (%s), the key is for runtime %s (%s)", exitcode.ErrUsage, ErrOtherRuntime, old.RuntimeName, old.RuntimeID, opts.Key.RuntimeName, opts.Key.RuntimeID)
 		}
 	case errors.Is(err, ErrNotRegistered):
 	default:

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shirhq/shir/controlplane"
+	"github.com/shirhq/shir/controlplane/api"
+	"github.com/shirhq/shir/controlplane/client"
 	"github.com/shirhq/shir/provision"
 )
 
@@ -220,37 +227,158 @@ func wineInstall(t *testing.T, wine, exe string) {
 		}
 	}
 
-	// 2. A system install with services (no AUTHKEY: nothing to start).
+	// 2. A system install with services that registers with a control plane
+	// (in this Linux test process): both services start through kardianos
+	// in Wine's SCM, answer it through internal/svcrun, and the host service
+	// heartbeats and runs a job. Then dmgcmd stops and starts the host
+	// service, and uninstall removes both services and the binary.
 	t.Cleanup(func() {
 		_ = exec.Command(wine, exe, "uninstall", "/q").Run()
 		_ = os.RemoveAll(filepath.Join(prefix, "drive_c", "ProgramData", "shir"))
 	})
-	out = run("install", "/q", "NODENAME=n1", "IGNOREPREREQ=all", "NOFIREWALL=1")
-	for _, want := range []string{`granted NT SERVICE\shirhost "Log on as a service"`, "installed shirhost", "installed shirupdater", "skipped (NOFIREWALL=1)", "port 8060"} {
+	// A prefix used before (not in CI) may hold an install or the kept state
+	// of one: start from a clean machine.
+	_ = exec.Command(wine, exe, "uninstall", "/q", "--purge").Run()
+	cl, addr, rtID, key := wineControlPlane(t)
+	keyFile := filepath.Join(t.TempDir(), "authkey")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = run("install", "/q", "AUTHKEY=@Z:"+strings.ReplaceAll(keyFile, "/", `\`), "NODENAME=winsvc", "IGNOREPREREQ=all", "NOFIREWALL=1")
+	for _, want := range []string{`granted NT SERVICE\shirhost "Log on as a service"`, "installed shirhost", "installed shirupdater",
+		"skipped (NOFIREWALL=1)", "port 8060", "first heartbeat acknowledged (node winsvc)", "install complete"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("system install output lacks %q:\n%s", want, out)
 		}
 	}
-	scQuery := func() string {
-		c := exec.Command("wine", "sc", "query", "shirhost")
+	if strings.Contains(out, "SHIR@") {
+		t.Errorf("install output shows the key:\n%s", out)
+	}
+	scState := func(name string) string {
+		c := exec.Command("wine", "sc", "query", name)
 		c.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
 		b, _ := c.CombinedOutput()
 		return string(b)
 	}
-	sc := scQuery()
-	if !strings.Contains(sc, "SERVICE_NAME: shirhost") {
-		t.Errorf("sc query shirhost after install:\n%s", sc)
+	for _, n := range []string{"shirhost", "shirupdater"} {
+		if sc := scState(n); !strings.Contains(sc, "RUNNING") {
+			t.Errorf("sc query %s after install: want RUNNING\n%s", n, sc)
+		}
 	}
+	node := waitNode(t, cl, rtID, "winsvc", "Online")
+	if node.Machine.OS != "windows" {
+		t.Errorf("node machine OS = %q, want windows", node.Machine.OS)
+	}
+	// The service runs a job: a TCP test connection to the control plane.
+	spec, _ := json.Marshal(api.TestConnectionSpec{Protocol: "tcp", Address: addr, TimeoutSeconds: 10})
+	job, err := cl.SubmitJob(context.Background(), api.SubmitJobRequest{Runtime: rtID, Kind: "testconnection", Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job = waitJob(t, cl, job.ID); job.State != api.JobSucceeded || !strings.Contains(string(job.Output), `"reachable":true`) {
+		t.Errorf("testconnection job on the Windows service node: %+v (output %s)", job, job.Output)
+	}
+
+	if out := run("dmgcmd", "-t"); !strings.Contains(out, "host service shirhost stopped") {
+		t.Errorf("dmgcmd -t:\n%s", out)
+	}
+	if sc := scState("shirhost"); !strings.Contains(sc, "STOPPED") {
+		t.Errorf("sc query shirhost after dmgcmd -t: want STOPPED\n%s", sc)
+	}
+	if out := run("dmgcmd", "-s"); !strings.Contains(out, "host service shirhost started") {
+		t.Errorf("dmgcmd -s:\n%s", out)
+	}
+	if sc := scState("shirhost"); !strings.Contains(sc, "RUNNING") {
+		t.Errorf("sc query shirhost after dmgcmd -s: want RUNNING\n%s", sc)
+	}
+
 	out = run("uninstall", "/q")
-	if !strings.Contains(out, "[services] removed") {
+	if !strings.Contains(out, "[services] removed") || !strings.Contains(out, "kept state") {
 		t.Errorf("uninstall:\n%s", out)
 	}
-	sc = scQuery()
-	if strings.Contains(sc, "SERVICE_NAME: shirhost") {
-		t.Errorf("shirhost still installed:\n%s", sc)
+	for _, n := range []string{"shirhost", "shirupdater"} {
+		if sc := scState(n); strings.Contains(sc, "SERVICE_NAME: "+n) {
+			t.Errorf("%s still installed:\n%s", n, sc)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(prefix, "drive_c", "Program Files", "shir", "shir.exe")); !os.IsNotExist(err) {
 		t.Errorf("uninstall left shir.exe: %v", err)
+	}
+	// The host service is gone: the node goes offline on the control plane
+	// but stays registered (state kept for a reinstall).
+	waitNode(t, cl, rtID, "winsvc", "Offline")
+}
+
+// wineControlPlane starts a control plane in this process and returns an
+// admin client, a runtime ID and its first key.
+func wineControlPlane(t *testing.T) (cl *client.Client, addr, rtID, key string) {
+	t.Helper()
+	srv, err := controlplane.New(controlplane.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
+		HeartbeatInterval: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	if cl, err = client.New(srv.ClientConfig(ln.Addr().String())); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := cl.CreateRuntime(ctx, api.CreateRuntimeRequest{Name: "wine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := cl.Keys(ctx, rt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, ln.Addr().String(), rt.ID, keys.Key1
+}
+
+// waitNode waits until the runtime has a node of that name with the status
+// and returns it.
+func waitNode(t *testing.T, cl *client.Client, rtID, name, status string) api.Node {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last api.Runtime
+	for time.Now().Before(deadline) {
+		rt, err := cl.Runtime(context.Background(), rtID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rt
+		for _, n := range rt.Nodes {
+			if n.Name == name && n.Status == status {
+				return n
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no node %s with status %q: %+v", name, status, last.Nodes)
+	return api.Node{}
+}
+
+func waitJob(t *testing.T, cl *client.Client, id string) api.Job {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		j, err := cl.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch j.State {
+		case api.JobSucceeded, api.JobFailed, api.JobDead, api.JobCancelled:
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s", id, j.State)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,7 +48,26 @@ type Config struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	Exec            Exec     `toml:"exec"`
 	Proxy           Proxy    `toml:"proxy"`
+	Update          Update   `toml:"update"`
 }
+
+// Update is the [update] table: what the upgrade service (shir updater run)
+// checks. Its flags override these. With no source the service idles.
+type Update struct {
+	// Source is github://owner/repo, an https:// feed or a local directory.
+	Source     string `toml:"source,omitempty"`
+	Channel    string `toml:"channel,omitempty"`    // stable (default) or beta
+	Constraint string `toml:"constraint,omitempty"` // go-version constraint, e.g. "~> 1.4"
+	// Window is the maintenance window in local time, e.g. "Sun 02:00-04:00";
+	// the updater validates its form.
+	Window string `toml:"window,omitempty"`
+	// Interval is the time between checks (default 1h, at least 1m).
+	Interval  Duration `toml:"interval,omitzero"`
+	GitHubAPI string   `toml:"github_api,omitempty"` // GitHub Enterprise API base URL
+}
+
+// Update channels.
+var updateChannels = []string{"stable", "beta"}
 
 // Exec is the allow-list of commands exec jobs may run.
 type Exec struct {
@@ -187,6 +207,24 @@ func (c Config) Validate() error {
 	}
 	if err := c.ProxyConfig("").Validate(); err != nil {
 		return fmt.Errorf("%w: shir.toml: %v", exitcode.ErrUsage, err)
+	}
+	return c.Update.validate(bad)
+}
+
+func (u Update) validate(bad func(field, format string, a ...any) error) error {
+	if u.Source != "" && strings.ContainsAny(u.Source, "\r\n") {
+		return bad("update.source", "must be one line")
+	}
+	if u.Channel != "" && !slices.Contains(updateChannels, u.Channel) {
+		return bad("update.channel", "must be stable or beta, got %q", u.Channel)
+	}
+	if u.Interval.Duration != 0 && (u.Interval.Duration < time.Minute || u.Interval.Duration > 7*24*time.Hour) {
+		return bad("update.interval", "must be between 1m and 168h, got %s", u.Interval.Duration)
+	}
+	if u.GitHubAPI != "" {
+		if p, err := url.Parse(u.GitHubAPI); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return bad("update.github_api", "must be an http(s) URL, got %q", u.GitHubAPI)
+		}
 	}
 	return nil
 }

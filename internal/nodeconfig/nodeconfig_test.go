@@ -30,6 +30,12 @@ allow = ['` + bin + `']
 mode = "custom"
 url = "http://proxy:3128"
 user = "bob"
+[update]
+source = "github://shirhq/shir"
+channel = "beta"
+constraint = "~> 1.4"
+window = "Sun 02:00-04:00"
+interval = "30m"
 `
 	c, err := Parse([]byte(good))
 	if err != nil {
@@ -44,8 +50,15 @@ user = "bob"
 		t.Fatal(err)
 	}
 	c2, err := Parse(b)
-	if err != nil || c2.Server != c.Server || c2.ShutdownTimeout != c.ShutdownTimeout || c2.Proxy != c.Proxy {
+	if err != nil || c2.Server != c.Server || c2.ShutdownTimeout != c.ShutdownTimeout || c2.Proxy != c.Proxy || c2.Update != c.Update {
 		t.Fatalf("round trip: %+v %v\n%s", c2, err, b)
+	}
+	if c.Update.Interval.Duration != 30*time.Minute || c.Update.Channel != "beta" || c.Update.Source != "github://shirhq/shir" {
+		t.Fatalf("update table: %+v", c.Update)
+	}
+	// What the installer writes with no update settings parses back.
+	if b, _ := Encode(Config{NodeName: "n"}); func() error { _, err := Parse(b); return err }() != nil {
+		t.Errorf("encoded default config does not parse:\n%s", b)
 	}
 	if c, err := Parse(nil); err != nil || c.Concurrency != 0 {
 		t.Fatalf("empty file: %v", err)
@@ -63,6 +76,12 @@ user = "bob"
 		{"[exec]\nallow = [\"echo\"]", "exec.allow[0]"},
 		{"[proxy]\nmode = \"auto\"", "proxy.mode"},
 		{"[proxy]\nmode = \"custom\"\nurl = \"ftp://p:1\"", "proxy.url"},
+		{"[update]\nchannel = \"nightly\"", "update.channel"},
+		{"[update]\ninterval = \"5s\"", "update.interval"},
+		{"[update]\ninterval = \"later\"", "interval"},
+		{"[update]\ngithub_api = \"ftp://x\"", "update.github_api"},
+		{"[update]\nsource = \"a\\nb\"", "update.source"},
+		{"[update]\nsorce = \"x\"", "unknown field update.sorce"},
 		{`colour = "blue"`, "unknown field colour"},
 		{"[exec]\nalow = []", "unknown field exec.alow"},
 		{`server = `, "line 1"},

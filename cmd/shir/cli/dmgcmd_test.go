@@ -101,6 +101,28 @@ func TestDmgcmdActions(t *testing.T) {
 		t.Fatalf("-k: %d\n%s%s", code, out, errOut)
 	}
 
+	// A key of another runtime: -rn refuses and names -k; install with
+	// AUTHKEY over the kept state refuses and says how to move the node.
+	rt2, err := cl.CreateRuntime(context.Background(), api.CreateRuntimeRequest{Name: "rt2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys2, err := cl.Keys(context.Background(), rt2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = dmg(keys2.Key1, "-rn", "-")
+	if code != 2 || !strings.Contains(errOut, "registered with runtime rt1") || !strings.Contains(errOut, "use -k (-Key)") || strings.Contains(errOut, "--force") {
+		t.Fatalf("-rn with another runtime's key: %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runStdin(t, keys2.Key1, "shir", "install", "--root", root, "--no-service", "AUTHKEY=-", "IGNOREPREREQ=all")
+	if code == 0 || !strings.Contains(out+errOut, "dmgcmd -k KEY") || strings.Contains(out+errOut, keys2.Key1) {
+		t.Fatalf("install with another runtime's key over kept state: %d\n%s%s", code, out, errOut)
+	}
+	if loadIdentity(t, root).RuntimeID != rt.ID {
+		t.Fatal("a refused registration changed the identity")
+	}
+
 	// A regenerated key is refused: exit 6, and the key is not printed.
 	if _, err := cl.RegenerateKey(context.Background(), rt.ID, "key1"); err != nil {
 		t.Fatal(err)

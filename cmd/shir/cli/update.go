@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shirhq/shir/internal/buildinfo"
+	"github.com/shirhq/shir/internal/netproxy"
+	"github.com/shirhq/shir/internal/nodeconfig"
+	"github.com/shirhq/shir/internal/svcrun"
 	"github.com/shirhq/shir/updater"
 )
 
@@ -24,40 +28,98 @@ The update commands print why a release is refused (bad signature, unknown
 or revoked key, expired, downgrade, outside the maintenance window, not in
 the rollout, ...) and exit 1; "up to date" exits 0. Bad flags exit 2.`
 
+// UpdaterServiceName is the upgrade service's name on Windows (DESIGN.md).
+const UpdaterServiceName = "shirupdater"
+
 func (a *app) updaterCommand() *cobra.Command {
 	run := &cobra.Command{
 		Use:   "run",
 		Short: "Run the upgrade service in the foreground",
-		Long: `Run the upgrade service: check every --interval, apply what the policy
+		Long: `Run the upgrade service: check every interval, apply what the policy
 allows inside the maintenance window, restart the host service, wait for its
 health file, roll back if it does not come. The control plane's policy
 (update-policy.json in the state directory: autoUpdate, pinnedVersion) is
 re-read before every check. Returns after a successful update so that the
-service manager restarts the updater on the new binary.` + updateExitHelp,
+service manager restarts the updater on the new binary.
+
+Settings come from the [update] table of shir.toml (--config, default the
+node's shir.toml): source, channel, constraint, window, interval,
+github_api; state_dir and [proxy] are used too. Flags override them. With
+no source the service idles (and says so) instead of failing.` + updateExitHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, st, err := a.newUpdater(cmd, true)
+			interval, err := a.updaterSettings(cmd)
 			if err != nil {
 				return err
 			}
-			interval, _ := cmd.Flags().GetDuration("interval")
-			if interval < time.Minute && !cmd.Flags().Changed("interval") {
-				interval = time.Hour
-			}
-			policyFile := filepath.Join(st, updater.PolicyFileName)
-			return u.Run(cmd.Context(), interval, func(p updater.Policy) (updater.Policy, error) {
-				cp, err := updater.LoadControlPolicy(policyFile)
-				if err != nil {
-					return p, err
+			asService, _ := cmd.Flags().GetBool("service")
+			text := slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+			// Under the Windows SCM: the service handshake and the Event Log
+			// (source "shirupdater"); elsewhere stderr (journald on Linux).
+			return svcrun.Run(cmd.Context(), UpdaterServiceName, asService, text, func(ctx context.Context, log *slog.Logger) error {
+				if src, _ := cmd.Flags().GetString("source"); src == "" {
+					log.Info("no update source is configured ([update] source in shir.toml, or --source): the upgrade service idles")
+					<-ctx.Done()
+					return nil
 				}
-				return cp.Apply(p), nil
+				u, st, err := a.newUpdater(cmd, true, log)
+				if err != nil {
+					return err
+				}
+				policyFile := filepath.Join(st, updater.PolicyFileName)
+				return u.Run(ctx, interval, func(p updater.Policy) (updater.Policy, error) {
+					cp, err := updater.LoadControlPolicy(policyFile)
+					if err != nil {
+						return p, err
+					}
+					return cp.Apply(p), nil
+				})
 			})
 		},
 	}
 	updateFlags(run)
 	applyFlags(run)
-	run.Flags().Duration("interval", time.Hour, "time between checks")
+	run.Flags().Duration("interval", time.Hour, "time between checks (at least 1m)")
+	run.Flags().String("config", "", "node configuration file (default: the node's shir.toml, under --root if given)")
+	run.Flags().Bool("service", false, "answer the Windows service manager even when detection says otherwise (the installer sets it)")
 	return group("updater", "The upgrade service of a node", run)
+}
+
+// updaterSettings fills the flags the user did not give from shir.toml and
+// returns the check interval.
+func (a *app) updaterSettings(cmd *cobra.Command) (time.Duration, error) {
+	f := cmd.Flags()
+	path, _ := f.GetString("config")
+	explicit := path != ""
+	if !explicit {
+		root, _ := f.GetString("root")
+		path = nodeconfig.DefaultPaths(root).Config
+	}
+	cfg, err := nodeconfig.Load(path, !explicit)
+	if err != nil {
+		return 0, err
+	}
+	u := cfg.Update
+	proxy := cfg.Proxy.Mode
+	if proxy == netproxy.ModeCustom {
+		proxy = cfg.Proxy.URL
+	}
+	for _, kv := range [][2]string{{"source", u.Source}, {"channel", u.Channel}, {"constraint", u.Constraint},
+		{"window", u.Window}, {"github-api", u.GitHubAPI}, {"state-dir", cfg.StateDir}, {"proxy", proxy}} {
+		if kv[1] != "" && !f.Changed(kv[0]) {
+			if err := f.Set(kv[0], kv[1]); err != nil {
+				return 0, usageError("%s: %s: %v", path, kv[0], err)
+			}
+		}
+	}
+	interval, _ := f.GetDuration("interval")
+	if !f.Changed("interval") && u.Interval.Duration != 0 {
+		interval = u.Interval.Duration
+	}
+	if interval < time.Minute {
+		return 0, usageError("--interval %s: must be at least 1m", interval)
+	}
+	return interval, nil
 }
 
 func updateFlags(c *cobra.Command) {
@@ -82,7 +144,7 @@ func applyFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.Bool("ignore-window", false, "apply outside the maintenance window")
 	f.Bool("no-restart", false, "replace the binary but restart nothing (no health check, no rollback)")
-	f.String("service", defaultHostService(), "host service to restart")
+	f.String("host-service", defaultHostService(), "host service to restart after the update")
 	f.Duration("health-timeout", 2*time.Minute, "how long to wait for the restarted host's healthy heartbeat")
 	f.Int64("size-limit", updater.DefaultSizeLimit, "largest artifact accepted, in bytes")
 }
@@ -101,7 +163,7 @@ func (a *app) updateCommand() *cobra.Command {
 		Long:  "Verify the source's signed key list and manifests and show the newest release the policy allows." + updateExitHelp,
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, _, err := a.newUpdater(cmd, false)
+			u, _, err := a.newUpdater(cmd, false, nil)
 			if err != nil {
 				return err
 			}
@@ -130,7 +192,7 @@ for its healthy heartbeat; roll back and mark the version bad if it does not
 come.` + updateExitHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, _, err := a.newUpdater(cmd, true)
+			u, _, err := a.newUpdater(cmd, true, nil)
 			if err != nil {
 				return err
 			}
@@ -161,7 +223,7 @@ func (a *app) request(cmd *cobra.Command) updater.Request {
 
 // newUpdater builds an Updater from the flags; apply adds a host and a
 // progress bar. It returns the state directory too.
-func (a *app) newUpdater(cmd *cobra.Command, apply bool) (*updater.Updater, string, error) {
+func (a *app) newUpdater(cmd *cobra.Command, apply bool, log *slog.Logger) (*updater.Updater, string, error) {
 	f := cmd.Flags()
 	str := func(n string) string { s, _ := f.GetString(n); return s }
 	if str("source") == "" {
@@ -213,7 +275,10 @@ func (a *app) newUpdater(cmd *cobra.Command, apply bool) (*updater.Updater, stri
 	o := updater.Options{
 		Source: src, Trust: updater.Trust{Roots: roots}, Policy: p, Current: current,
 		Target: paths.Binary, StateDir: paths.StateDir,
-		Logger: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: log,
+	}
+	if log == nil {
+		o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	if cp, err := updater.LoadControlPolicy(filepath.Join(paths.StateDir, updater.PolicyFileName)); err != nil {
 		return nil, "", err
@@ -222,7 +287,7 @@ func (a *app) newUpdater(cmd *cobra.Command, apply bool) (*updater.Updater, stri
 	}
 	if apply {
 		if nr, _ := f.GetBool("no-restart"); !nr {
-			o.Host = updater.ServiceHost{Name: str("service")}
+			o.Host = updater.ServiceHost{Name: str("host-service")}
 		}
 		o.HealthTimeout, _ = f.GetDuration("health-timeout")
 		o.SizeLimit, _ = f.GetInt64("size-limit")

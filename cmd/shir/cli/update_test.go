@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +101,26 @@ func TestReleaseAndUpdateFlow(t *testing.T) {
 	if !strings.Contains(out, "up to date") {
 		t.Fatalf("second check: %s", out)
 	}
+	// The upgrade service takes its source, channel and state directory
+	// from the node's shir.toml ([update]), as the installed services run it.
+	os.WriteFile(target, []byte("old shir 1.1.0"), 0o755)
+	cfg := filepath.Join(dir, "shir.toml")
+	os.WriteFile(cfg, []byte("[update]\nsource = '"+feed+"'\nchannel = \"stable\"\ninterval = \"2m\"\n"), 0o644)
+	code, _, errOut = run(t, "shir", "updater", "run", "--config", cfg, "--root", root, "--root-pub", rootPub, "--current", "1.1.0", "--no-restart")
+	if code != 0 || !strings.Contains(errOut, "updated") {
+		t.Fatalf("updater run --config: exit %d\n%s", code, errOut)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new shir 1.2.0" {
+		t.Fatalf("updater run did not apply the configured source: target = %q", b)
+	}
+	// A flag overrides the file: the beta channel has no release.
+	os.WriteFile(target, []byte("old shir 1.1.0"), 0o755)
+	os.WriteFile(cfg, []byte("[update]\nsource = '"+feed+"'\nchannel = \"beta\"\n"), 0o644)
+	code, _, errOut = run(t, "shir", "update", "check", "--source", feed, "--channel", "beta", "--root-pub", rootPub, "--root", root, "--current", "1.1.0")
+	if code == 0 && strings.Contains(errOut+"", "update available") {
+		t.Fatalf("beta channel offered a stable release: %s", errOut)
+	}
+
 	// A tampered manifest is refused by update check, with the reason.
 	mf := filepath.Join(feed, "1.2.0", "manifest.json")
 	b, _ := os.ReadFile(mf)
@@ -106,6 +128,60 @@ func TestReleaseAndUpdateFlow(t *testing.T) {
 	code, _, errOut = run(t, append([]string{"shir", "update", "check"}, node...)...)
 	if code != 1 || !strings.Contains(errOut, "bad signature") {
 		t.Fatalf("tampered: %d %s", code, errOut)
+	}
+}
+
+// TestUpdaterRunConfig: the upgrade service reads shir.toml; a bad or
+// missing file is a usage error naming it, and with no source the service
+// idles until it is stopped instead of exiting (a service manager would
+// restart it in a loop).
+func TestUpdaterRunConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[update]\nchannel = \"nightly\"\n"), 0o644)
+	windowBad := filepath.Join(dir, "window.toml")
+	os.WriteFile(windowBad, []byte("[update]\nsource = '"+dir+"'\nwindow = \"Sun 2-4\"\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--config", bad}, 2, "update.channel must be stable or beta"},
+		{[]string{"--config", filepath.Join(dir, "missing.toml")}, 1, "missing.toml"},
+		{[]string{"--config", windowBad}, 2, "--window: maintenance window"},
+		{[]string{"--config", bad, "--interval", "10s"}, 2, "update.channel"},
+		{[]string{"--root", dir, "--interval", "10s"}, 2, "--interval 10s: must be at least 1m"},
+	} {
+		code, _, errOut := run(t, append([]string{"shir", "updater", "run"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("updater run %v: exit %d, stderr %q, want %d and %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+
+	// No source: idles until cancelled, exit 0.
+	empty := filepath.Join(dir, "empty.toml")
+	os.WriteFile(empty, []byte("log_level = \"info\"\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errOut safeBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"shir", "updater", "run", "--config", empty}, strings.NewReader(""), io.Discard, &errOut)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(errOut.String(), "the upgrade service idles") {
+		select {
+		case code := <-done:
+			t.Fatalf("updater run without a source exited %d before it was stopped:\n%s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no idle message:\n%s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 && code != 130 {
+		t.Fatalf("stopped idle updater: exit %d\n%s", code, errOut.String())
 	}
 }
 
