@@ -193,16 +193,17 @@ func (s *Server) notifyJobs(jobs []store.Job) {
 	s.notify(ids...)
 }
 
-func (s *Server) sweepLoop(ctx context.Context) {
+// every runs fn every d until ctx ends (a background goroutine of bgWG).
+func (s *Server) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
 	defer s.bgWG.Done()
-	t := time.NewTicker(s.opts.SweepInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.sweep(ctx)
+			fn(ctx)
 		}
 	}
 }
@@ -240,19 +241,10 @@ func (s *Server) sweep(ctx context.Context) {
 	s.notifyJobs(jobs)
 }
 
-func (s *Server) flushLoop(ctx context.Context) {
-	defer s.bgWG.Done()
-	t := time.NewTicker(s.opts.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.flush(ctx); err != nil {
-				s.log.Error("save heartbeats", "err", err)
-			}
-		}
+// flushTick is one tick of the heartbeat flusher.
+func (s *Server) flushTick(ctx context.Context) {
+	if err := s.flush(ctx); err != nil {
+		s.log.Error("save heartbeats", "err", err)
 	}
 }
 

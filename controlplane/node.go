@@ -263,14 +263,23 @@ func checkAttempt(a int) *api.Problem {
 	return nil
 }
 
+// decodeJobReport decodes a node's request about a leased job and checks its
+// attempt number. On failure it has written the problem and returns false.
+func decodeJobReport(w http.ResponseWriter, r *http.Request, req any, attempt *int) bool {
+	if p := decode(w, r, req); p != nil {
+		writeProblem(w, p)
+		return false
+	}
+	if p := checkAttempt(*attempt); p != nil {
+		writeProblem(w, p)
+		return false
+	}
+	return true
+}
+
 func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request, n *liveNode) {
 	var req api.RenewRequest
-	if p := decode(w, r, &req); p != nil {
-		writeProblem(w, p)
-		return
-	}
-	if p := checkAttempt(req.Attempt); p != nil {
-		writeProblem(w, p)
+	if !decodeJobReport(w, r, &req, &req.Attempt) {
 		return
 	}
 	j, err := s.store.Renew(r.Context(), r.PathValue("id"), n.id, req.Attempt, s.now())
@@ -283,12 +292,7 @@ func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request, n *liveNode
 
 func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request, n *liveNode) {
 	var req api.ProgressRequest
-	if p := decode(w, r, &req); p != nil {
-		writeProblem(w, p)
-		return
-	}
-	if p := checkAttempt(req.Attempt); p != nil {
-		writeProblem(w, p)
+	if !decodeJobReport(w, r, &req, &req.Attempt) {
 		return
 	}
 	if req.Percent < 0 || req.Percent > 100 || math.IsNaN(req.Percent) {
@@ -314,12 +318,7 @@ func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request, n *liveN
 
 func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, n *liveNode) {
 	var req api.ResultRequest
-	if p := decode(w, r, &req); p != nil {
-		writeProblem(w, p)
-		return
-	}
-	if p := checkAttempt(req.Attempt); p != nil {
-		writeProblem(w, p)
+	if !decodeJobReport(w, r, &req, &req.Attempt) {
 		return
 	}
 	switch req.Outcome {

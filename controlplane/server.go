@@ -196,8 +196,8 @@ func New(opts Options) (*Server, error) {
 	bg, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
 	s.bgWG.Add(2)
-	go s.sweepLoop(bg)
-	go s.flushLoop(bg)
+	go s.every(bg, s.opts.SweepInterval, s.sweep)
+	go s.every(bg, s.opts.FlushInterval, s.flushTick)
 	return s, nil
 }
 

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -12,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/shirhq/shir/controlplane"
-	"github.com/shirhq/shir/controlplane/api"
-	"github.com/shirhq/shir/controlplane/client"
+	"github.com/shirhq/shir/controlplane/cptest"
 )
 
 // BenchmarkInstallToHeartbeat measures `shir install` in a --root sandbox,
@@ -32,30 +28,8 @@ func BenchmarkInstallToHeartbeat(b *testing.B) {
 	if err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	srv, err := controlplane.New(controlplane.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = srv.Serve(ctx, ln) }()
-	cl, err := client.New(srv.ClientConfig(ln.Addr().String()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rt, err := cl.CreateRuntime(ctx, api.CreateRuntimeRequest{Name: "bench", MaxNodes: 10000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := cl.Keys(ctx, rt.ID)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cp := cptest.Start(b, controlplane.Options{})
+	_, keys := cp.Runtime(b, "bench", 10000)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		root := filepath.Join(dir, fmt.Sprintf("n%d", i))

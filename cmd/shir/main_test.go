@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/shirhq/shir/controlplane"
 	"github.com/shirhq/shir/controlplane/api"
 	"github.com/shirhq/shir/controlplane/client"
+	"github.com/shirhq/shir/controlplane/cptest"
 	"github.com/shirhq/shir/provision"
 )
 
@@ -310,34 +309,12 @@ func wineInstall(t *testing.T, wine, exe string) {
 }
 
 // wineControlPlane starts a control plane in this process and returns an
-// admin client, a runtime ID and its first key.
+// admin client, its address, a runtime ID and the runtime's first key.
 func wineControlPlane(t *testing.T) (cl *client.Client, addr, rtID, key string) {
 	t.Helper()
-	srv, err := controlplane.New(controlplane.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
-		HeartbeatInterval: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	if cl, err = client.New(srv.ClientConfig(ln.Addr().String())); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := cl.CreateRuntime(ctx, api.CreateRuntimeRequest{Name: "wine"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := cl.Keys(ctx, rt.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl, ln.Addr().String(), rt.ID, keys.Key1
+	cp := cptest.Start(t, controlplane.Options{HeartbeatInterval: 2 * time.Second})
+	rt, keys := cp.Runtime(t, "wine", 0)
+	return cp.Admin, cp.Addr, rt.ID, keys.Key1
 }
 
 // waitNode waits until the runtime has a node of that name with the status

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +14,7 @@ import (
 	"github.com/shirhq/shir/controlplane"
 	"github.com/shirhq/shir/controlplane/api"
 	"github.com/shirhq/shir/controlplane/client"
+	"github.com/shirhq/shir/controlplane/cptest"
 	"github.com/shirhq/shir/internal/secret"
 	"github.com/shirhq/shir/provision"
 )
@@ -24,31 +23,9 @@ import (
 // returns an admin client and the runtime's keys.
 func testControlPlane(t *testing.T) (*client.Client, api.Runtime, api.Keys) {
 	t.Helper()
-	srv, err := controlplane.New(controlplane.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	cl, err := client.New(srv.ClientConfig(ln.Addr().String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := cl.CreateRuntime(ctx, api.CreateRuntimeRequest{Name: "rt1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := cl.Keys(ctx, rt.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl, rt, keys
+	cp := cptest.Start(t, controlplane.Options{})
+	rt, keys := cp.Runtime(t, "rt1", 0)
+	return cp.Admin, rt, keys
 }
 
 func runStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
