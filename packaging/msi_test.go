@@ -117,18 +117,7 @@ func TestMSIUnderWine(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "shir.exe")
-	// Wine 8 needs Go's os.RemoveAll fallback (go-overlay.sh, next to
-	// go-wine-exec; ../shared/wine/README.md) for uninstall --purge; real
-	// Windows does not.
-	goflags := ""
-	if ov, err := exec.Command(filepath.Join(filepath.Dir(wineExec), "go-overlay.sh")).Output(); err == nil {
-		goflags = "-overlay=" + strings.TrimSpace(string(ov))
-	}
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", exe, "../cmd/shir")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64", "GOFLAGS="+goflags)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build shir.exe: %v\n%s", err, out)
-	}
+	buildWindowsShir(t, wineExec, exe, "1.0.0")
 	cert, key := testCert(t, "shir msi test")
 	if err := Sign(ctx, SignOptions{In: exe, Cert: cert, Key: key}); err != nil {
 		t.Fatal(err)
@@ -146,27 +135,7 @@ func TestMSIUnderWine(t *testing.T) {
 
 	pf := filepath.Join(driveC, "Program Files", "shir")
 	pd := filepath.Join(driveC, "ProgramData", "shir")
-	msiexec := func(args ...string) (int, string) {
-		cmd := exec.Command(wineExec, append([]string{"msiexec"}, args...)...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), string(out)
-		}
-		if err != nil {
-			t.Fatalf("msiexec: %v", err)
-		}
-		return 0, string(out)
-	}
-	if _, err := os.Stat(pf); err == nil {
-		t.Fatalf("%s exists before the test: this Wine prefix has a shir installed; remove it (wine msiexec /x) first", pf)
-	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(pf); err == nil {
-			msiexec("/q", "/x", "shir.msi", "PURGE=1")
-		}
-	})
+	msiexec := msiexecFunc(t, wineExec, dir, pf)
 
 	// A property shir install refuses fails the custom action: Wine's msiexec
 	// exits 1627 (Windows: 1603), cut to 8 bits, and rolls the files back.
@@ -224,6 +193,142 @@ func TestMSIUnderWine(t *testing.T) {
 	}
 	if sc := wineRun(t, wineExec, dir, "sc", "query", "shirhost"); strings.Contains(sc, "SERVICE_NAME: shirhost") {
 		t.Errorf("service shirhost still installed after /x:\n%s", sc)
+	}
+}
+
+// buildWindowsShir builds shir.exe with the given version. Wine 8 needs Go's
+// os.RemoveAll fallback (go-overlay.sh, next to go-wine-exec;
+// ../shared/wine/README.md) for uninstall --purge; real Windows does not.
+func buildWindowsShir(t *testing.T, wineExec, exe, version string) {
+	t.Helper()
+	goflags := ""
+	if ov, err := exec.Command(filepath.Join(filepath.Dir(wineExec), "go-overlay.sh")).Output(); err == nil {
+		goflags = "-overlay=" + strings.TrimSpace(string(ov))
+	}
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X github.com/shirhq/shir/internal/buildinfo.Version="+version, "-o", exe, "../cmd/shir")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64", "GOFLAGS="+goflags)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build shir.exe: %v\n%s", err, out)
+	}
+}
+
+// msiexecFunc returns a runner of Wine's msiexec in dir that gives the exit
+// code and output. It fails the test if shir is installed in the prefix
+// already (pf), and removes what the test installed at the end.
+func msiexecFunc(t *testing.T, wineExec, dir, pf string) func(args ...string) (int, string) {
+	t.Helper()
+	msiexec := func(args ...string) (int, string) {
+		cmd := exec.Command(wineExec, append([]string{"msiexec"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatalf("msiexec: %v", err)
+		}
+		return 0, string(out)
+	}
+	if _, err := os.Stat(pf); err == nil {
+		t.Fatalf("%s exists before the test: this Wine prefix has a shir installed; remove it (wine msiexec /x) first", pf)
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(pf); err == nil {
+			for _, m := range []string{"shir.msi", "shir-1.1.0.msi", "shir-1.0.0.msi"} {
+				if _, err := os.Stat(filepath.Join(dir, m)); err == nil {
+					msiexec("/q", "/x", m, "PURGE=1")
+				}
+			}
+		}
+	})
+	return msiexec
+}
+
+// TestMSIMajorUpgradeUnderWine installs the 1.0.0 MSI, then the 1.1.0 MSI
+// over it (MajorUpgrade: one product, same UpgradeCode): the new shir.exe is
+// in place, the admin's shir.toml edit and the node state survive, the
+// service stays installed, and installing 1.0.0 again is refused as a
+// downgrade.
+func TestMSIMajorUpgradeUnderWine(t *testing.T) {
+	wineExec, driveC := wineEnv(t)
+	needTool(t, "wixl", "wixl")
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		exe := filepath.Join(dir, "shir-"+v+".exe")
+		buildWindowsShir(t, wineExec, exe, v)
+		if err := BuildMSI(ctx, MSIOptions{Exe: exe, Version: v, Out: filepath.Join(dir, "shir-"+v+".msi"), Properties: testProps, Secret: []string{"AUTHKEY", "PROXYPASSWORD"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pf := filepath.Join(driveC, "Program Files", "shir")
+	pd := filepath.Join(driveC, "ProgramData", "shir")
+	msiexec := msiexecFunc(t, wineExec, dir, pf)
+	version := func() string {
+		return wineRun(t, wineExec, dir, filepath.Join(pf, "shir.exe"), "version")
+	}
+
+	if code, out := msiexec("/q", "/i", "shir-1.0.0.msi", "NOFIREWALL=1", "IGNOREPREREQ=dotnet-472", "NODENAME=up-node"); code != 0 {
+		t.Fatalf("msiexec /i 1.0.0: exit %d\n%s", code, out)
+	}
+	if v := version(); !strings.Contains(v, "1.0.0") {
+		t.Fatalf("installed version: %s", v)
+	}
+	// The admin edits the config; the node has state.
+	cfgPath := filepath.Join(pd, "shir.toml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(cfg), "concurrency = 0", "concurrency = 3", 1)
+	if edited == string(cfg) {
+		t.Fatalf("no concurrency line in shir.toml:\n%s", cfg)
+	}
+	os.WriteFile(cfgPath, []byte(edited), 0o644)
+	marker := filepath.Join(pd, "state", "upgrade-marker")
+	if err := os.WriteFile(marker, []byte("node state"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := msiexec("/q", "/i", "shir-1.1.0.msi", "NOFIREWALL=1", "IGNOREPREREQ=dotnet-472", "NODENAME=up-node")
+	if code != 0 {
+		t.Fatalf("msiexec /i 1.1.0 over 1.0.0: exit %d\n%s", code, out)
+	}
+	if v := version(); !strings.Contains(v, "1.1.0") {
+		t.Errorf("after the upgrade shir.exe version says:\n%s", v)
+	}
+	if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "concurrency = 3") || !strings.Contains(string(b), `node_name = "up-node"`) {
+		t.Errorf("the upgrade lost the admin's config:\n%s", b)
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "node state" {
+		t.Errorf("the upgrade lost node state: %q %v", b, err)
+	}
+	if sc := wineRun(t, wineExec, dir, "sc", "query", "shirhost"); !strings.Contains(sc, "SERVICE_NAME: shirhost") {
+		t.Errorf("service shirhost gone after the upgrade:\n%s", sc)
+	}
+	// One product: the 1.0.0 one was removed by the upgrade.
+	if code, _ := msiexec("/q", "/x", "shir-1.0.0.msi"); code == 0 {
+		if _, err := os.Stat(filepath.Join(pf, "shir.exe")); err != nil {
+			t.Errorf("removing the old product code removed the upgraded install: %v", err)
+		}
+	}
+
+	// A downgrade is refused and leaves 1.1.0 in place.
+	if code, out := msiexec("/q", "/i", "shir-1.0.0.msi", "NOFIREWALL=1", "IGNOREPREREQ=dotnet-472"); code == 0 {
+		t.Errorf("installing 1.0.0 over 1.1.0 succeeded:\n%s", out)
+	}
+	if v := version(); !strings.Contains(v, "1.1.0") {
+		t.Errorf("after the refused downgrade shir.exe version says:\n%s", v)
+	}
+
+	if code, out := msiexec("/q", "/x", "shir-1.1.0.msi", "PURGE=1"); code != 0 {
+		t.Fatalf("msiexec /x 1.1.0: exit %d\n%s", code, out)
+	}
+	for _, p := range []string{pf, pd} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("after /x PURGE=1: %s is still there", p)
+		}
 	}
 }
 

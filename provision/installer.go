@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,6 +122,7 @@ func (in *Installation) Repair(ctx context.Context) error {
 // Uninstall undoes every recorded step; purge also removes the state dir
 // (node identity and credentials).
 func (in *Installation) Uninstall(ctx context.Context, purge bool) error {
+	in.Env.purging = purge
 	undone, err := in.Runner.Uninstall(ctx, in.Env)
 	if err != nil {
 		return err
@@ -132,13 +134,20 @@ func (in *Installation) Uninstall(ctx context.Context, purge bool) error {
 		if err := os.RemoveAll(in.Env.Paths.StateDir); err != nil {
 			return fmt.Errorf("purge %s: %w", in.Env.Paths.StateDir, err)
 		}
+		if err := os.Remove(in.Env.Paths.ConfigFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("purge %s: %w", in.Env.Paths.ConfigFile, err)
+		}
+		// /etc/shir (Linux) is empty now unless the admin put files there.
+		if dir := filepath.Dir(in.Env.Paths.ConfigFile); filepath.Base(dir) == "shir" && dir != filepath.Dir(in.Env.Paths.StateDir) {
+			_ = os.Remove(dir)
+		}
 		// %ProgramData%\shir (Windows) is left empty by now: remove it too.
 		if parent := filepath.Dir(in.Env.Paths.StateDir); filepath.Base(parent) == "shir" {
 			_ = os.Remove(parent)
 		}
 		fmt.Fprintf(in.Env.Out, "purged state: %s (node identity and credentials are gone)\n", in.Env.Paths.StateDir)
 	} else {
-		fmt.Fprintf(in.Env.Out, "kept state: %s (a reinstall keeps this node's identity; --purge removes it)\n", in.Env.Paths.StateDir)
+		fmt.Fprintf(in.Env.Out, "kept state: %s and %s (a reinstall keeps this node's identity and settings; --purge removes them)\n", in.Env.Paths.StateDir, in.Env.Paths.ConfigFile)
 	}
 	return nil
 }

@@ -108,6 +108,12 @@ func (s *configStep) Undo(_ context.Context, env *Env) error {
 	if env.Journal.Get("config.created") != "1" {
 		return nil // the admin's file from before this install stays
 	}
+	if env.uninstalling && !env.purging {
+		// Like a dpkg conffile: uninstall keeps the settings (and the admin's
+		// edits) for a reinstall; --purge removes them. An MSI major upgrade
+		// that runs the old product's uninstall relies on this.
+		return fmt.Errorf("%w %s (settings for a reinstall; --purge removes it)", errKept, env.Paths.ConfigFile)
+	}
 	if err := os.Remove(env.Paths.ConfigFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

@@ -54,6 +54,7 @@ type Env struct {
 	Journal   *Journal
 
 	uninstalling bool // Undo runs for uninstall, not for a failed install
+	purging      bool // uninstall --purge: configuration goes too
 }
 
 func (e *Env) printf(step, format string, a ...any) {
@@ -245,6 +246,10 @@ func (r *Runner) rollback(ctx context.Context, env *Env, steps []Step, rep *Repo
 	return errors.Join(errs...)
 }
 
+// errKept is wrapped by an Undo that deliberately left its work in place
+// on uninstall; its message says what was kept.
+var errKept = errors.New("kept")
+
 // Uninstall undoes every step that is recorded as done, in reverse order.
 func (r *Runner) Uninstall(ctx context.Context, env *Env) ([]string, error) {
 	env.uninstalling = true
@@ -256,15 +261,20 @@ func (r *Runner) Uninstall(ctx context.Context, env *Env) ([]string, error) {
 		if !env.Journal.done(s.Name()) {
 			continue
 		}
+		msg := "removed"
 		if u, ok := s.(Undoer); ok {
-			if err := u.Undo(ctx, env); err != nil {
+			err := u.Undo(ctx, env)
+			switch {
+			case errors.Is(err, errKept):
+				msg = err.Error()
+			case err != nil:
 				errs = append(errs, fmt.Errorf("undo %s: %w", s.Name(), err))
 				continue
 			}
 		}
 		env.Journal.unmark(s.Name())
 		undone = append(undone, s.Name())
-		env.printf(s.Name(), "removed")
+		env.printf(s.Name(), "%s", msg)
 	}
 	env.Journal.Completed = false
 	if err := env.Journal.save(); err != nil {

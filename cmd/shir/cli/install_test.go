@@ -38,6 +38,26 @@ func TestInstallRootSandbox(t *testing.T) {
 		t.Fatal("journal holds a secret")
 	}
 
+	// The admin edits shir.toml; uninstall keeps it (like a dpkg conffile)
+	// and a reinstall keeps the edit.
+	cfg, err := os.ReadFile(paths.ConfigFile)
+	if err != nil || !strings.Contains(string(cfg), "concurrency = 0") {
+		t.Fatalf("shir.toml: %v\n%s", err, cfg)
+	}
+	os.WriteFile(paths.ConfigFile, []byte(strings.Replace(string(cfg), "concurrency = 0", "concurrency = 5", 1)), 0o644)
+	code, out, _ = run(t, "shir", "uninstall", "--root", root, "--no-service")
+	if code != 0 || !strings.Contains(out, "kept state") || !strings.Contains(out, "[config] kept "+paths.ConfigFile) {
+		t.Fatalf("uninstall: %d\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(paths.ConfigFile); !strings.Contains(string(b), "concurrency = 5") {
+		t.Errorf("uninstall did not keep the edited shir.toml:\n%s", b)
+	}
+	if code, out, errOut = run(t, "shir", "install", "/q", "--root", root, "--no-service", "NODENAME=n1", "IGNOREPREREQ=all"); code != 0 {
+		t.Fatalf("reinstall: %d\n%s\n%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(paths.ConfigFile); !strings.Contains(string(b), "concurrency = 5") {
+		t.Errorf("reinstall lost the admin's edit:\n%s", b)
+	}
 	code, out, _ = run(t, "shir", "uninstall", "--root", root, "--no-service")
 	if code != 0 || !strings.Contains(out, "kept state") {
 		t.Fatalf("uninstall: %d\n%s", code, out)
@@ -52,7 +72,9 @@ func TestInstallRootSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "purged state") {
 		t.Fatalf("uninstall --purge: %d\n%s", code, out)
 	}
-	if _, err := os.Stat(paths.StateDir); !os.IsNotExist(err) {
-		t.Errorf("state left after --purge: %v", err)
+	for _, p := range []string{paths.StateDir, paths.ConfigFile} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after --purge: %v", p, err)
+		}
 	}
 }
