@@ -16,13 +16,9 @@ import (
 	"github.com/shirhq/shir/controlplane/api"
 )
 
-// CopySpec is api.CopySpec plus Credential, the name of a stored
+// CopySpec is the spec of a copy job. Credential names a stored
 // linked-service credential used as HTTP basic auth for an http(s) source.
-// (api.CopySpec has no such field yet: see the package doc.)
-type CopySpec struct {
-	api.CopySpec
-	Credential string `json:"credential,omitempty"`
-}
+type CopySpec = api.CopySpec
 
 // runCopy streams source to a temporary file next to the sink while hashing
 // it, checks the SHA-256 when the spec gives one, syncs, and renames it over

@@ -37,9 +37,6 @@
 // http GET through the proxy), exec (only commands listed, by absolute path,
 // in shir.toml exec.allow; no shell; off when the list is empty).
 //
-// Note: spec.credential is an agent extension of api.CopySpec; until the
-// control plane's CopySpec has the field, the server rejects it at submit.
-//
 // # Shutdown
 //
 // When ctx ends the node takes no new jobs, gives running ones

@@ -124,7 +124,7 @@ func TestCopyHTTPWithCredentialThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := filepath.Join(t.TempDir(), "f")
-	out, err := runCopy(context.Background(), env, spec(t, CopySpec{CopySpec: api.CopySpec{Source: origin.URL + "/f?token=abc", Sink: sink}, Credential: "origin"}))
+	out, err := runCopy(context.Background(), env, spec(t, api.CopySpec{Source: origin.URL + "/f?token=abc", Sink: sink, Credential: "origin"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestCopyHTTPWithCredentialThroughProxy(t *testing.T) {
 	if err == nil || !isRetryable(err) {
 		t.Fatalf("503: %v", err)
 	}
-	_, err = runCopy(context.Background(), env, spec(t, CopySpec{CopySpec: api.CopySpec{Source: origin.URL, Sink: sink}, Credential: "nope"}))
+	_, err = runCopy(context.Background(), env, spec(t, api.CopySpec{Source: origin.URL, Sink: sink, Credential: "nope"}))
 	if !errors.Is(err, credstore.ErrNotFound) && (err == nil || !strings.Contains(err.Error(), "not found")) {
 		t.Fatalf("unknown credential: %v", err)
 	}

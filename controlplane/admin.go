@@ -468,6 +468,14 @@ func CheckSpec(kind string, raw json.RawMessage) (json.RawMessage, *api.Problem)
 				return nil, invalid("spec.sha256", "must be 64 hex digits")
 			}
 		}
+		if c.Credential != "" {
+			if err := api.CheckCredentialName(c.Credential); err != nil {
+				return nil, invalid("spec.credential", "%v", err)
+			}
+			if u, err := url.Parse(c.Source); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				return nil, invalid("spec.credential", "is only used with an http(s) source")
+			}
+		}
 	case api.KindTestConnection:
 		var c api.TestConnectionSpec
 		if err := api.DecodeStrict(raw, &c); err != nil {

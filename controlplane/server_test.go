@@ -384,6 +384,8 @@ func TestValidation(t *testing.T) {
 		{"job spec unknown", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"exec","spec":{"command":"x","shell":true}}`, 400, "spec.shell"},
 		{"copy sink url", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"copy","spec":{"source":"https://x/y","sink":"http://z"}}`, 400, "spec.sink"},
 		{"copy sha", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"copy","spec":{"source":"/a","sink":"/b","sha256":"zz"}}`, 400, "spec.sha256"},
+		{"copy credential name", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"copy","spec":{"source":"https://h/a","sink":"/b","credential":"a b"}}`, 400, "spec.credential"},
+		{"copy credential file", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"copy","spec":{"source":"/a","sink":"/b","credential":"web"}}`, 400, "spec.credential"},
 		{"tcp address", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"testconnection","spec":{"protocol":"tcp","address":"host"}}`, 400, "spec.address"},
 		{"protocol", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"testconnection","spec":{"protocol":"ftp","address":"h:1"}}`, 400, "spec.protocol"},
 		{"attempts", "POST", api.PathJobs, adm, `{"runtime":"rt","kind":"exec","spec":{"command":"x"},"maxAttempts":50}`, 400, "maxAttempts"},

@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -283,6 +285,24 @@ type CopySpec struct {
 	Source string `json:"source"` // path or http(s) URL
 	Sink   string `json:"sink"`   // path on the node
 	SHA256 string `json:"sha256,omitempty"`
+	// Credential names a linked-service credential stored on the nodes
+	// (shir agent credential put), used as HTTP basic auth for an http(s)
+	// source. Only the name travels; the secret stays on the nodes.
+	Credential string `json:"credential,omitempty"`
+}
+
+// CheckCredentialName reports whether s is a valid credential name: 1-128
+// letters, digits, '-', '_' or '.' (the nodes' credential store rule).
+func CheckCredentialName(s string) error {
+	if s == "" || len(s) > 128 {
+		return errors.New("must be 1-128 characters")
+	}
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("may contain only letters, digits, '-', '_' and '.' (bad character at position %d)", i+1)
+		}
+	}
+	return nil
 }
 
 // CopyOutput is the output of a copy job.
