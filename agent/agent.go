@@ -104,8 +104,8 @@ type agent struct {
 // Run is the host service body: it loads the node config and identity,
 // heartbeats, leases and runs jobs until ctx ends, then shuts down
 // gracefully: no new leases, running jobs get shutdown_timeout to finish,
-// the rest are cancelled and handed back (a retryable failure, so the
-// control plane queues them again), and unacknowledged results stay in the
+// the rest are cancelled and handed back (outcome released: the control
+// plane queues them again without counting the attempt), and unacknowledged results stay in the
 // state directory for the next start. It returns nil after a graceful
 // shutdown, and an error when it cannot start or the control plane refuses
 // the node's token.
@@ -378,7 +378,7 @@ func (a *agent) runJob(jobsCtx, bg context.Context, l api.Lease) {
 	case errors.Is(cause, errCancelledAdmin):
 		res.Outcome, res.Error = api.OutcomeCancelled, "cancelled by an administrator"
 	case errors.Is(cause, errShutdown):
-		res.Outcome, res.Retryable, res.Error = api.OutcomeFailed, true, "node shutting down: job handed back"
+		res.Outcome, res.Error = api.OutcomeReleased, "node shutting down: job handed back"
 	case err == nil:
 		res.Outcome = api.OutcomeSucceeded
 	default:

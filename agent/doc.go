@@ -41,7 +41,7 @@
 //
 // When ctx ends the node takes no new jobs, gives running ones
 // shutdown_timeout (default 30 s) to finish, then cancels the rest and hands
-// them back as retryable failures (the API has no separate "release"), and
+// them back (outcome "released": queued again, the attempt does not count), and
 // tries for 5 s to deliver pending results; what is left is sent on the next
 // start.
 package agent

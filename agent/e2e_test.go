@@ -311,6 +311,10 @@ func TestShutdownHandsJobBackToOtherNode(t *testing.T) {
 	if got.State != api.JobSucceeded || got.Attempts != 2 || got.NodeID == leased.NodeID {
 		t.Fatalf("job %+v: want succeeded on the other node in attempt 2 (first node %s)", got, leased.NodeID)
 	}
+	// Handed back, not failed: the first attempt did not count.
+	if got.MaxAttempts != leased.MaxAttempts+1 {
+		t.Errorf("maxAttempts %d after a hand-back, want %d (released attempts do not count)", got.MaxAttempts, leased.MaxAttempts+1)
+	}
 }
 
 // TestConcurrencyFromControlPlane: the admin's per-node limit reaches the

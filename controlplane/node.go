@@ -322,9 +322,9 @@ func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, n *liveNod
 		return
 	}
 	switch req.Outcome {
-	case api.OutcomeSucceeded, api.OutcomeFailed, api.OutcomeCancelled:
+	case api.OutcomeSucceeded, api.OutcomeFailed, api.OutcomeCancelled, api.OutcomeReleased:
 	default:
-		writeProblem(w, invalid("outcome", "must be %q, %q or %q", api.OutcomeSucceeded, api.OutcomeFailed, api.OutcomeCancelled))
+		writeProblem(w, invalid("outcome", "must be %q, %q, %q or %q", api.OutcomeSucceeded, api.OutcomeFailed, api.OutcomeCancelled, api.OutcomeReleased))
 		return
 	}
 	if len(req.Error) > 4096 || !utf8.ValidString(req.Error) {

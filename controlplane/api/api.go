@@ -266,6 +266,10 @@ const (
 	OutcomeSucceeded = "succeeded"
 	OutcomeFailed    = "failed"
 	OutcomeCancelled = "cancelled"
+	// OutcomeReleased hands the job back unfinished (the node is shutting
+	// down): it is queued again and the attempt does not count against
+	// maxAttempts (the job gets one more), unless a cancel was asked.
+	OutcomeReleased = "released"
 )
 
 // ResultRequest is POSTed to JobPath(id, "result").

@@ -683,10 +683,18 @@ func (s *Store) Finish(ctx context.Context, r store.Result) (store.Job, error) {
 		state := api.JobSucceeded
 		node := sql.NullString{String: r.NodeID, Valid: true}
 		finished := ms(r.Now)
+		extra := 0 // attempts added to max_attempts
 		switch r.Outcome {
 		case api.OutcomeSucceeded:
 		case api.OutcomeCancelled:
 			state = api.JobCancelled
+		case api.OutcomeReleased:
+			// Back to the queue; the attempt number keeps counting up (it
+			// fences stale renewals), so the job gets one more attempt.
+			state, node, finished, extra = api.JobQueued, sql.NullString{}, 0, 1
+			if j.CancelRequested {
+				state, node, finished, extra = api.JobCancelled, sql.NullString{String: r.NodeID, Valid: true}, ms(r.Now), 0
+			}
 		default:
 			state = api.JobFailed
 			if r.Retryable && !j.CancelRequested {
@@ -699,8 +707,8 @@ func (s *Store) Finish(ctx context.Context, r store.Result) (store.Job, error) {
 				state = api.JobCancelled
 			}
 		}
-		out, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state=?, node_id=?, lease_expires=0, error=?, output=?, finished_at=? WHERE id=? RETURNING `+jobCols,
-			state, node, r.Error, nullRaw(r.Output), finished, r.JobID))
+		out, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state=?, node_id=?, lease_expires=0, error=?, output=?, finished_at=?, max_attempts=max_attempts+? WHERE id=? RETURNING `+jobCols,
+			state, node, r.Error, nullRaw(r.Output), finished, extra, r.JobID))
 		return err
 	})
 	return out, wrapJobErr("finish job", err)

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Register", func(t *testing.T) { testRegister(t, open(t)) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, open(t)) })
+	t.Run("Release", func(t *testing.T) { testRelease(t, open(t)) })
 	t.Run("ConcurrentLease", func(t *testing.T) { testConcurrentLease(t, open(t)) })
 }
 
@@ -238,6 +239,38 @@ func testJobs(t *testing.T, s store.Store) {
 	list, _ = s.Jobs(ctx, store.JobFilter{State: api.JobDead})
 	if len(list) != 1 || list[0].ID != "j1" {
 		t.Errorf("list dead: %+v", list)
+	}
+}
+
+// testRelease: a node hands a job back (it shuts down): queued again with
+// one more attempt allowed; the attempt number keeps counting, so the old
+// lease no longer renews; with a cancel asked it is cancelled instead.
+func testRelease(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkRuntime(t, s, "rt", 4)
+	mkNode(t, s, "rt", "n1")
+	mkJob(t, s, "rt", "j1", 1)
+	lease := func(attempt int) {
+		t.Helper()
+		got, _, err := s.Lease(ctx, store.LeaseRequest{NodeID: "n1", RuntimeID: "rt", Limit: 1, Max: 1, Now: t0})
+		if err != nil || len(got) != 1 || got[0].Attempts != attempt {
+			t.Fatalf("lease: %+v %v, want attempt %d", got, err, attempt)
+		}
+	}
+	lease(1)
+	j, err := s.Finish(ctx, store.Result{JobID: "j1", NodeID: "n1", Attempt: 1, Outcome: api.OutcomeReleased, Error: "node shutting down", Now: t0})
+	if err != nil || j.State != api.JobQueued || j.NodeID != "" || j.MaxAttempts != 2 || !j.FinishedAt.IsZero() {
+		t.Fatalf("released: %+v %v", j, err)
+	}
+	if _, err := s.Renew(ctx, "j1", "n1", 1, t0); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("renew of a released lease: %v", err)
+	}
+	lease(2)
+	if _, err := s.Cancel(ctx, "j1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ = s.Finish(ctx, store.Result{JobID: "j1", NodeID: "n1", Attempt: 2, Outcome: api.OutcomeReleased, Now: t0}); j.State != api.JobCancelled || j.FinishedAt.IsZero() {
+		t.Errorf("released after a cancel request: %+v", j)
 	}
 }
 
