@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/shirhq/shir/updater"
 )
 
 // layoutStep copies the shir binary into BinDir (with a dmgcmd link next to
@@ -102,7 +104,10 @@ func (s *layoutStep) Undo(_ context.Context, env *Env) error {
 		return linkDmgcmd(bin, s.goos())
 	}
 	var errs []error
-	for _, f := range []string{dmgcmdPath(bin, s.goos()), bin, bin + prevSuffix} {
+	dmg := dmgcmdPath(bin, s.goos())
+	// Also what the updater leaves next to the binary: the replaced binary
+	// it keeps for a rollback, a failed one, and an old dmgcmd name.
+	for _, f := range []string{dmg, bin, bin + prevSuffix, updater.OldBinaryPath(bin), updater.OldBinaryPath(dmg), bin + ".bad"} {
 		if err := removeFile(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

@@ -191,6 +191,70 @@ func ReplaceBinary(target, oldSave string, bin []byte, a Artifact, signer minisi
 	return nil
 }
 
+// Relink makes link the same file as target (a hard link, or a copy where
+// links are not possible) through a temp name and a rename. A missing link
+// or a symbolic link is left alone.
+func Relink(target, link string) error {
+	fi, err := os.Lstat(link)
+	if errors.Is(err, os.ErrNotExist) || err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ti, err := os.Stat(target); err == nil && os.SameFile(fi, ti) {
+		return nil
+	}
+	tmp := link + ".new"
+	_ = os.Remove(tmp)
+	if err := os.Link(target, tmp); err != nil {
+		if err := copyExecutable(target, tmp); err != nil {
+			return fmt.Errorf("relink %s: %w", link, err)
+		}
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		// On Windows a name of a running image (the old binary still runs
+		// as the host or the updater) cannot be replaced, but it can be
+		// renamed: move it aside, put the new link in place, and delete the
+		// old name when it is no longer in use (now, or at a later relink).
+		aside := filepath.Join(filepath.Dir(link), "."+filepath.Base(link)+".old")
+		_ = os.Remove(aside)
+		if aerr := os.Rename(link, aside); aerr != nil {
+			_ = os.Remove(tmp)
+			return fmt.Errorf("relink %s: %w", link, err)
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			_ = os.Rename(aside, link)
+			_ = os.Remove(tmp)
+			return fmt.Errorf("relink %s: %w", link, err)
+		}
+		_ = os.Remove(aside)
+	}
+	return nil
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	return nil
+}
+
 // RestoreBinary puts oldSave back at target; the failed binary is kept as
 // target+".bad" for diagnosis. It works while target runs (on Windows too:
 // a running exe can be renamed).

@@ -26,6 +26,11 @@ type Options struct {
 	Policy   Policy
 	Current  string // installed version
 	Target   string // the binary to replace
+	// Links are other names of the same program next to Target (dmgcmd.exe,
+	// a hard link on Windows): after the binary is replaced, and after a
+	// rollback, they are made the same file as Target again. Symbolic links
+	// (Linux) follow by themselves and are left alone.
+	Links []string
 	StateDir string // updater.json, downloads, health.json, last-update.json
 
 	Host          Host          // nil: replace the binary but restart nothing
@@ -235,6 +240,7 @@ func (u *Updater) ApplyCandidate(ctx context.Context, c Candidate) (Result, erro
 	}
 	os.Remove(part)
 	log.Info("binary replaced", "target", u.o.Target, "kept", oldSave)
+	u.relink()
 	if u.o.Host == nil {
 		res.Outcome = OutcomeUpdated
 		u.report(ctx, res, nil)
@@ -267,6 +273,7 @@ func (u *Updater) rollback(ctx context.Context, res Result, cause error) (Result
 	if rerr := RestoreBinary(u.o.Target, OldBinaryPath(u.o.Target)); rerr != nil {
 		err = errors.Join(err, rerr)
 	} else {
+		u.relink()
 		since := u.o.Now()
 		rerr := u.o.Host.Restart(ctx)
 		if rerr == nil {
@@ -290,6 +297,17 @@ func (u *Updater) report(ctx context.Context, res Result, err error) {
 	}
 	if rerr := u.o.Reporter.Report(ctx, r); rerr != nil {
 		u.o.Logger.Warn("report update outcome", "err", rerr)
+	}
+}
+
+// relink points Links at the current Target. A failure is logged, not
+// returned: the update itself stands, and the next update or repair fixes
+// the link (e.g. dmgcmd.exe was running and could not be replaced).
+func (u *Updater) relink() {
+	for _, l := range u.o.Links {
+		if err := Relink(u.o.Target, l); err != nil {
+			u.o.Logger.Warn("relink", "link", l, "err", err)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,13 @@ func TestApplyNoRestart(t *testing.T) {
 	f.release(t, PublishOptions{Version: "1.1.0"}, []byte("new binary 1.1.0"))
 	f.release(t, PublishOptions{Version: "1.0.5"}, []byte("new binary 1.0.5"))
 	u, target := newTestUpdater(t, f, Policy{Window: mustWindow(t, "Sun 02:00-04:00")})
+	// dmgcmd.exe is a hard link of the binary (as the installer makes it
+	// on Windows): it must follow the update.
+	link := filepath.Join(filepath.Dir(target), "dmgcmd.exe")
+	if err := os.Link(target, link); err != nil {
+		t.Fatal(err)
+	}
+	u.o.Links = []string{link, filepath.Join(filepath.Dir(target), "missing")}
 	c, err := u.Check(context.Background(), Request{})
 	if err != nil || c.Version() != "1.1.0" {
 		t.Fatalf("check: %v %v", c.Version(), err)
@@ -170,6 +178,9 @@ func TestApplyNoRestart(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "new binary 1.1.0" {
 		t.Fatalf("target = %q", b)
+	}
+	if b, _ := os.ReadFile(link); string(b) != "new binary 1.1.0" {
+		t.Fatalf("the dmgcmd link still holds %q after the update", b)
 	}
 	if b, _ := os.ReadFile(OldBinaryPath(target)); string(b) != "old binary 1.0.0" {
 		t.Fatalf("old binary kept = %q", b)
@@ -184,6 +195,41 @@ func TestApplyNoRestart(t *testing.T) {
 	}
 	if _, err := u.Check(context.Background(), Request{Version: "9.9.9", Manual: true}); !errors.Is(err, ErrVersionMissing) {
 		t.Fatalf("check --version 9.9.9: %v", err)
+	}
+}
+
+// TestRelink: a hard link or copy is replaced by a link to the target; a
+// symbolic link and a missing name are left alone.
+func TestRelink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "shir.exe")
+	os.WriteFile(target, []byte("new"), 0o755)
+	stale := filepath.Join(dir, "dmgcmd.exe")
+	os.WriteFile(stale, []byte("old"), 0o755)
+	if err := Relink(target, stale); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(stale); string(b) != "new" {
+		t.Fatalf("after relink: %q", b)
+	}
+	if err := Relink(target, filepath.Join(dir, "none")); err != nil {
+		t.Fatalf("missing link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none")); !os.IsNotExist(err) {
+		t.Fatal("relink created a link that did not exist")
+	}
+	if runtime.GOOS != "windows" {
+		sym := filepath.Join(dir, "dmgcmd")
+		os.Symlink("shir.exe", sym)
+		if err := Relink(target, sym); err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := os.Lstat(sym); fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatal("a symlink was replaced")
+		}
+	}
+	if _, err := os.Stat(stale + ".new"); !os.IsNotExist(err) {
+		t.Fatal("temp file left behind")
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shirhq/shir/cmd/shir/cli"
 	"github.com/shirhq/shir/controlplane"
 	"github.com/shirhq/shir/controlplane/api"
 	"github.com/shirhq/shir/controlplane/client"
@@ -24,10 +26,15 @@ const pkgBuildinfo = "github.com/shirhq/shir/internal/buildinfo"
 // linker, as a release build does.
 func build(t *testing.T, goos, out string) {
 	t.Helper()
+	buildVersion(t, goos, out, "1.2.3-test")
+}
+
+func buildVersion(t *testing.T, goos, out, version string) {
+	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("the go tool is not available inside the Windows test binary; the linux run builds and runs shir.exe under Wine")
 	}
-	ldflags := "-s -w -X " + pkgBuildinfo + ".Version=1.2.3-test -X " + pkgBuildinfo + ".Commit=abc123 -X " + pkgBuildinfo + ".Date=2026-11-25T00:00:00Z"
+	ldflags := "-s -w -X " + pkgBuildinfo + ".Version=" + version + " -X " + pkgBuildinfo + ".Commit=abc123 -X " + pkgBuildinfo + ".Date=2026-11-25T00:00:00Z"
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, ".")
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -235,6 +242,12 @@ func wineInstall(t *testing.T, wine, exe string) {
 		_ = exec.Command(wine, exe, "uninstall", "/q").Run()
 		_ = os.RemoveAll(filepath.Join(prefix, "drive_c", "ProgramData", "shir"))
 	})
+	// Wine "shuts the machine down" (stops services.exe and every service)
+	// a few seconds after its last ordinary process exits, and the next wine
+	// command boots it again, auto-starting shirhost. A keeper process holds
+	// one session for the whole part, so the service states seen here are
+	// the ones shir set.
+	keepWineSession(t, wine)
 	// A prefix used before (not in CI) may hold an install or the kept state
 	// of one: start from a clean machine.
 	_ = exec.Command(wine, exe, "uninstall", "/q", "--purge").Run()
@@ -278,6 +291,33 @@ func wineInstall(t *testing.T, wine, exe string) {
 		t.Errorf("testconnection job on the Windows service node: %+v (output %s)", job, job.Output)
 	}
 
+	// A signed update of the running service node: the upgrade path
+	// replaces the installed shir.exe (and its dmgcmd.exe link), restarts
+	// shirhost through the SCM and waits for its healthy heartbeat.
+	feed, rootPub := signedFeed(t, "1.2.4-test")
+	sysBin := filepath.Join(prefix, "drive_c", "Program Files", "shir")
+	upd, err := exec.Command(wine, filepath.Join(sysBin, "shir.exe"), "update", "apply", "--source", winPath(feed),
+		"--root-pub", winPath(rootPub), "--health-timeout", "90s").CombinedOutput()
+	if err != nil || !strings.Contains(string(upd), "updated 1.2.3-test -> 1.2.4-test") {
+		t.Fatalf("update apply under Wine: %v\n%s", err, upd)
+	}
+	if n := waitNode(t, cl, rtID, "winsvc", "Online"); n.Version != "1.2.4-test" {
+		// the heartbeat after the restart may take an interval to show
+		deadline := time.Now().Add(30 * time.Second)
+		for n.Version != "1.2.4-test" && time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+			n = waitNode(t, cl, rtID, "winsvc", "Online")
+		}
+		if n.Version != "1.2.4-test" {
+			t.Errorf("node version after the update: %q", n.Version)
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(sysBin, "shir.exe"))
+	b, _ := os.ReadFile(filepath.Join(sysBin, "dmgcmd.exe"))
+	if !bytes.Equal(a, b) {
+		t.Errorf("dmgcmd.exe was not updated with shir.exe:\n%s", upd)
+	}
+
 	if out := run("dmgcmd", "-t"); !strings.Contains(out, "host service shirhost stopped") {
 		t.Errorf("dmgcmd -t:\n%s", out)
 	}
@@ -300,12 +340,69 @@ func wineInstall(t *testing.T, wine, exe string) {
 			t.Errorf("%s still installed:\n%s", n, sc)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(prefix, "drive_c", "Program Files", "shir", "shir.exe")); !os.IsNotExist(err) {
-		t.Errorf("uninstall left shir.exe: %v", err)
+	// Nothing is left in Program Files, the updater's rollback copies included.
+	if ents, err := os.ReadDir(sysBin); !os.IsNotExist(err) {
+		t.Errorf("uninstall left %s: %v %v", sysBin, ents, err)
 	}
 	// The host service is gone: the node goes offline on the control plane
 	// but stays registered (state kept for a reinstall).
 	waitNode(t, cl, rtID, "winsvc", "Offline")
+}
+
+// keepWineSession runs `cmd /c pause` under Wine until the test ends: an
+// ordinary process that keeps the prefix's wineserver and services alive.
+func keepWineSession(t *testing.T, wine string) {
+	t.Helper()
+	cmd := exec.Command(wine, "cmd", "/c", "pause")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the Wine session keeper: %v", err)
+	}
+	t.Cleanup(func() {
+		in.Close() // pause reads EOF and exits
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+}
+
+// winPath is a Linux path as Wine's Z: drive shows it.
+func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
+
+// signedFeed builds shir.exe at version into a local release feed signed by
+// a fresh root and signing key (shir release keygen, keys, sign, run
+// in-process), and returns the feed directory and the root public key.
+func signedFeed(t *testing.T, version string) (feed, rootPub string) {
+	t.Helper()
+	dir := t.TempDir()
+	art := filepath.Join(dir, "dist", "shir_windows_amd64")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buildVersion(t, "windows", filepath.Join(art, "shir.exe"), version)
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("feed password\n"), 0o600)
+	feed = filepath.Join(dir, "feed")
+	os.MkdirAll(feed, 0o755)
+	for _, args := range [][]string{
+		{"release", "keygen", "--kind", "root", "--out", filepath.Join(dir, "root")},
+		{"release", "keygen", "--kind", "signing", "--out", filepath.Join(dir, "sign")},
+		{"release", "keys", "--dir", feed, "--root-key", filepath.Join(dir, "root.key"), "--add", filepath.Join(dir, "sign.pub")},
+		{"release", "sign", "--key", filepath.Join(dir, "sign.key"), "--artifacts", filepath.Join(dir, "dist"), "--version", version, "--out", feed, "--rollout", "100"},
+	} {
+		var out bytes.Buffer
+		if code := cli.Main(context.Background(), append(append([]string{"shir"}, args...), "--password-file", pw, "--kdf", "interactive"), strings.NewReader(""), &out, &out); code != 0 {
+			t.Fatalf("shir %s: exit %d\n%s", strings.Join(args, " "), code, out.String())
+		}
+	}
+	return feed, filepath.Join(dir, "root.pub")
 }
 
 // wineControlPlane starts a control plane in this process and returns an

@@ -48,7 +48,7 @@ type Config struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	Exec            Exec     `toml:"exec"`
 	Proxy           Proxy    `toml:"proxy"`
-	Update          Update   `toml:"update"`
+	Update          Update   `toml:"update,omitempty"`
 }
 
 // Update is the [update] table: what the upgrade service (shir updater run)
@@ -62,7 +62,7 @@ type Update struct {
 	// the updater validates its form.
 	Window string `toml:"window,omitempty"`
 	// Interval is the time between checks (default 1h, at least 1m).
-	Interval  Duration `toml:"interval,omitzero"`
+	Interval  Duration `toml:"interval,omitempty"`
 	GitHubAPI string   `toml:"github_api,omitempty"` // GitHub Enterprise API base URL
 }
 

@@ -149,6 +149,15 @@ func applyFlags(c *cobra.Command) {
 	f.Int64("size-limit", updater.DefaultSizeLimit, "largest artifact accepted, in bytes")
 }
 
+// dmgcmdLink is the dmgcmd name of the binary next to it (the installer
+// makes it a hard link on Windows, a symlink elsewhere).
+func dmgcmdLink(bin string) string {
+	if strings.EqualFold(filepath.Ext(bin), ".exe") {
+		return filepath.Join(filepath.Dir(bin), "dmgcmd.exe")
+	}
+	return filepath.Join(filepath.Dir(bin), "dmgcmd")
+}
+
 func defaultHostService() string {
 	if runtime.GOOS == "windows" {
 		return "shirhost"
@@ -274,7 +283,7 @@ func (a *app) newUpdater(cmd *cobra.Command, apply bool, log *slog.Logger) (*upd
 	}
 	o := updater.Options{
 		Source: src, Trust: updater.Trust{Roots: roots}, Policy: p, Current: current,
-		Target: paths.Binary, StateDir: paths.StateDir,
+		Target: paths.Binary, StateDir: paths.StateDir, Links: []string{dmgcmdLink(paths.Binary)},
 		Logger: log,
 	}
 	if log == nil {
