@@ -94,6 +94,15 @@ func startSSHD(t testing.TB, fn *fleetNet, name string, clientKey ssh.PublicKey)
 	} else {
 		h.port = freePort(t)
 	}
+	// Stop the host's agent and remove its installation before the test's
+	// temp dirs go (t.Cleanup runs last-registered first).
+	t.Cleanup(func() {
+		if _, err := os.Stat(h.root); err == nil {
+			if err := uninstallSandbox(h.root); err != nil {
+				t.Logf("uninstall %s: %v", h.root, err)
+			}
+		}
+	})
 	h.hostKey = writeKey(t, filepath.Join(dir, "host_ed25519"))
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientKey), 0o600); err != nil {
 		t.Fatal(err)
@@ -369,15 +378,6 @@ func newFleetEnv(t testing.TB, names []string) (*fleetEnv, []*sshHost, ssh.Publi
 // "machines" are sandbox roots, with a real control plane in-process.
 func TestFleetEndToEnd(t *testing.T) {
 	e, hosts, clientPub, secret := newFleetEnv(t, []string{"h1", "h2", "h3"})
-	t.Cleanup(func() {
-		for _, h := range hosts {
-			if _, err := os.Stat(h.root); err == nil {
-				if err := uninstallSandbox(h.root); err != nil {
-					t.Logf("uninstall %s: %v", h.root, err)
-				}
-			}
-		}
-	})
 	e.knownHosts = filepath.Join(e.dir, "known_hosts")
 	var kh strings.Builder
 	for _, h := range hosts {
@@ -512,7 +512,6 @@ func TestFleetEndToEnd(t *testing.T) {
 		for _, n := range []string{"f1", "f2", "f3"} {
 			h := startSSHD(t, e.net, n, clientPub)
 			fh = append(fh, h)
-			hosts = append(hosts, h) // uninstalled at the end
 			e.addKnown(h)
 		}
 		// f1 and f2 fail the port-free prerequisite: remote access on a port
@@ -572,94 +571,117 @@ func TestFleetEndToEnd(t *testing.T) {
 		}
 	})
 
+	// A crashed apply, resumed, converges: `shir fleet apply` (the binary) is
+	// SIGKILLed mid-wave, once as soon as the canary's installer has saved its
+	// first step, once as soon as the canary's node is registered in the
+	// control plane (its installer has not recorded that yet).
 	t.Run("a crashed apply resumed converges", func(t *testing.T) {
-		var ch []*sshHost
-		for _, n := range []string{"c1", "c2", "c3"} {
-			h := startSSHD(t, e.net, n, clientPub)
-			ch = append(ch, h)
-			hosts = append(hosts, h) // uninstalled at the end
-			e.addKnown(h)
-		}
-		waves := "  canary: 1\n  max_parallel: 2\n  max_failures: 1\n  online_timeout: 60s"
-		cf := e.fleetYAML("crash.yaml", ch, waves, nil)
-
-		// The real binary as a process, SIGKILLed as soon as the canary's
-		// installer has saved its first step: mid-install, mid-wave.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := e.command(ctx, "apply", "-f", cf, "--json")
-		var out syncBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		journal := filepath.Join(ch[0].root, "var", "lib", "shir", "install.json")
-	watch:
-		for {
-			select {
-			case err := <-exited:
-				t.Fatalf("apply ended (%v) before c1's install started: nothing was crashed\n%s", err, out.String())
-			case <-ctx.Done():
-				t.Fatalf("c1's install journal never appeared\n%s", out.String())
-			case <-time.After(5 * time.Millisecond):
-			}
-			if _, err := os.Stat(journal); err == nil {
-				break watch
-			}
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("apply was not killed: %v", err)
-		}
-		j, _ := os.ReadFile(journal)
-		t.Logf("killed apply; its output:\n%s\nc1's journal then:\n%s", out.String(), j)
-
-		// Resume: the same apply, at once.
-		code, rep, outs := e.run("apply", "-f", cf, "--json")
-		if code != 0 || rep.Failed != 0 {
-			t.Fatalf("resumed apply: exit %d failed %d\n%s", code, rep.Failed, outs)
-		}
-		if r := byHost(rep)["c1"]; r.Action != fleet.ActionInstall && r.Action != fleet.ActionRepair && r.Action != fleet.ActionNothing {
-			t.Errorf("c1 after the crash: %s (%s)", r.Action, r.Reason)
-		}
-		count := map[string]int{}
-		for _, n := range e.nodeList() {
-			count[n.Name]++
-		}
-		nodes := e.nodes()
-		for _, h := range ch {
-			if count[h.name] != 1 || nodes[h.name].Status != api.StatusOnline {
-				t.Errorf("%s: %d node(s), status %q; want exactly one, Online", h.name, count[h.name], nodes[h.name].Status)
-			}
-			if n := agentProcesses(t, h.root); n != 1 {
-				t.Errorf("%s: %d agent processes run, want 1", h.name, n)
-			}
-			state := filepath.Join(h.root, "var", "lib", "shir")
-			var jr struct {
-				Completed bool `json:"completed"`
-			}
-			if b, err := os.ReadFile(filepath.Join(state, "install.json")); err != nil || json.Unmarshal(b, &jr) != nil || !jr.Completed {
-				t.Errorf("%s: journal not completed: %v %s", h.name, err, b)
-			}
-			if tmp, _ := filepath.Glob(filepath.Join(state, "*.tmp*")); len(tmp) > 0 {
-				t.Errorf("%s: half-written files left: %v", h.name, tmp)
-			}
-			fl := flock.New(filepath.Join(state, "install.lock"))
-			if ok, err := fl.TryLock(); !ok || err != nil {
-				t.Errorf("%s: the install lock is still held (%v)", h.name, err)
-			} else {
-				fl.Unlock()
-			}
-		}
-		// Converged: a third apply changes nothing.
-		if code, rep, outs := e.run("apply", "-f", cf, "--json"); code != 0 || rep.Changed != 0 {
-			t.Errorf("third apply: exit %d changed %d\n%s", code, rep.Changed, outs)
+		for _, c := range []struct {
+			what  string
+			hosts []string
+			when  func(canary *sshHost) bool
+		}{
+			{"install journal", []string{"c1", "c2", "c3"}, func(h *sshHost) bool {
+				_, err := os.Stat(filepath.Join(h.root, "var", "lib", "shir", "install.json"))
+				return err == nil
+			}},
+			{"node registered", []string{"d1", "d2"}, func(h *sshHost) bool {
+				_, ok := e.nodes()[h.name]
+				return ok
+			}},
+		} {
+			t.Run(c.what, func(t *testing.T) {
+				var hs []*sshHost
+				for _, n := range c.hosts {
+					h := startSSHD(t, e.net, n, clientPub)
+					hs = append(hs, h)
+					e.addKnown(h)
+				}
+				crashAndResume(t, e, hs, c.when)
+			})
 		}
 	})
+}
+
+// crashAndResume starts `shir fleet apply` on hosts (canary 1, then the
+// rest 2 at a time), SIGKILLs it once when(canary) holds, runs the same
+// apply again and checks that every host converged: exactly one node per
+// host name, Online, one agent process, a completed journal, no leftover
+// temp file or held lock; and that a third apply changes nothing.
+func crashAndResume(t *testing.T, e *fleetEnv, hosts []*sshHost, when func(canary *sshHost) bool) {
+	t.Helper()
+	waves := "  canary: 1\n  max_parallel: 2\n  max_failures: 1\n  online_timeout: 60s"
+	cf := e.fleetYAML("crash.yaml", hosts, waves, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := e.command(ctx, "apply", "-f", cf, "--json")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+watch:
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("apply ended (%v) before the moment to kill it: nothing was crashed\n%s", err, out.String())
+		case <-ctx.Done():
+			t.Fatalf("the moment to kill apply never came\n%s", out.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if when(hosts[0]) {
+			break watch
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("apply was not killed: %v", err)
+	}
+	j, _ := os.ReadFile(filepath.Join(hosts[0].root, "var", "lib", "shir", "install.json"))
+	t.Logf("killed apply; its output:\n%s\n%s's journal then:\n%s", out.String(), hosts[0].name, j)
+
+	// Resume: the same apply, at once.
+	code, rep, outs := e.run("apply", "-f", cf, "--json")
+	if code != 0 || rep.Failed != 0 {
+		t.Fatalf("resumed apply: exit %d failed %d\n%s", code, rep.Failed, outs)
+	}
+	count := map[string]int{}
+	for _, n := range e.nodeList() {
+		count[n.Name]++
+	}
+	nodes := e.nodes()
+	for _, h := range hosts {
+		if count[h.name] != 1 || nodes[h.name].Status != api.StatusOnline {
+			t.Errorf("%s: %d node(s), status %q; want exactly one, Online", h.name, count[h.name], nodes[h.name].Status)
+		}
+		if n := agentProcesses(t, h.root); n != 1 {
+			t.Errorf("%s: %d agent processes run, want 1", h.name, n)
+		}
+		state := filepath.Join(h.root, "var", "lib", "shir")
+		var jr struct {
+			Completed bool `json:"completed"`
+		}
+		if b, err := os.ReadFile(filepath.Join(state, "install.json")); err != nil || json.Unmarshal(b, &jr) != nil || !jr.Completed {
+			t.Errorf("%s: journal not completed: %v %s", h.name, err, b)
+		}
+		if tmp, _ := filepath.Glob(filepath.Join(state, "*.tmp*")); len(tmp) > 0 {
+			t.Errorf("%s: half-written files left: %v", h.name, tmp)
+		}
+		fl := flock.New(filepath.Join(state, "install.lock"))
+		if ok, err := fl.TryLock(); !ok || err != nil {
+			t.Errorf("%s: the install lock is still held (%v)", h.name, err)
+		} else {
+			fl.Unlock()
+		}
+	}
+	// Converged: a third apply changes nothing.
+	if code, rep, outs := e.run("apply", "-f", cf, "--json"); code != 0 || rep.Changed != 0 {
+		t.Errorf("third apply: exit %d changed %d\n%s", code, rep.Changed, outs)
+	}
 }
 
 // agentProcesses counts the running `shir agent run` processes of the
