@@ -63,7 +63,10 @@
 // host that cannot be inspected counts as failed. When max_failures hosts
 // have failed, no new host is started (running ones finish) and the rest are
 // reported as skipped. The installer's journal makes a re-run after a failure
-// or a crash resume; a second apply finds every host "nothing".
+// or a crash resume; a second apply finds every host "nothing". When the
+// installer says another install holds the host's lock (1618), as the
+// installer of an apply that was killed may still do for a moment, apply
+// waits for it (polling, up to online_timeout) and then resumes.
 //
 // Linux hosts get POSIX sh commands (sudo -n when sudo is set); Windows
 // hosts (OpenSSH for Windows) get PowerShell as -EncodedCommand, so that

@@ -612,11 +612,30 @@ func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag
 	if hr.Action != ActionInstall {
 		verb = "repair" // replaces the binary, registers with the key, restarts
 	}
-	res, err := conn.Run(ctx, sh.run(installArgs(h, bin, verb), h.Sudo), strings.NewReader(key+"\n"))
-	if err != nil {
-		return fmt.Errorf("shir %s: %w", verb, err)
+	// Another install holding the host's lock (1618) is, after a crashed
+	// apply, that apply's installer finishing or dying: wait for it (up to
+	// online_timeout), then run ours, which resumes from the journal.
+	wait := r.o.Config.Waves.OnlineTimeout.Duration
+	deadline := time.Now().Add(wait)
+	var res RunResult
+	for waited := false; ; waited = true {
+		res, err = conn.Run(ctx, sh.run(installArgs(h, bin, verb), h.Sudo), strings.NewReader(key+"\n"))
+		if err != nil {
+			return fmt.Errorf("shir %s: %w", verb, err)
+		}
+		if res.ExitCode != msiStatus(exitcode.MSIAlreadyRunning, h.OS) || time.Now().After(deadline) {
+			break
+		}
+		if !waited {
+			r.printf("%s %s: another install is running on the host (a crashed apply's?): waiting up to %s for it to end", tag, h.Name, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shir %s: %w", verb, ctx.Err())
+		case <-time.After(r.o.Poll):
+		}
 	}
-	ok, note := installExit(res.ExitCode)
+	ok, note := installExit(res.ExitCode, h.OS)
 	if !ok {
 		hr.Output = redact(lastLines(string(res.Stdout)+string(res.Stderr), 15), key)
 		return fmt.Errorf("shir %s: %s: %s", verb, note, lastLines(redact(string(res.Stdout)+string(res.Stderr), key), 1))

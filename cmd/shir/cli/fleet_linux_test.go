@@ -162,6 +162,23 @@ LogLevel ERROR
 	return h
 }
 
+// watchBuffer collects output and shows it all to f after every write. (Not
+// an embedded bytes.Buffer: io.Copy would use its ReadFrom, not Write.)
+type watchBuffer struct {
+	b bytes.Buffer
+	f func(string)
+}
+
+func (w *watchBuffer) Write(p []byte) (int, error) {
+	n, err := w.b.Write(p)
+	if w.f != nil {
+		w.f(w.b.String())
+	}
+	return n, err
+}
+
+func (w *watchBuffer) String() string { return w.b.String() }
+
 // syncBuffer is a bytes.Buffer safe for a process's output and the test.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -263,11 +280,19 @@ func (e *fleetEnv) command(ctx context.Context, args ...string) *exec.Cmd {
 // (when --json) and all its output.
 func (e *fleetEnv) run(args ...string) (int, fleet.Report, string) {
 	e.t.Helper()
-	var out, errOut bytes.Buffer
+	return e.runWatch(nil, args...)
+}
+
+// runWatch is run; onOutput (if not nil) sees the progress output (stderr
+// with --json) so far after every write.
+func (e *fleetEnv) runWatch(onOutput func(string), args ...string) (int, fleet.Report, string) {
+	e.t.Helper()
+	var out bytes.Buffer
+	errOut := &watchBuffer{f: onOutput}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := e.command(ctx, args...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdout, cmd.Stderr = &out, errOut
 	code := 0
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
@@ -577,18 +602,19 @@ func TestFleetEndToEnd(t *testing.T) {
 	// control plane (its installer has not recorded that yet).
 	t.Run("a crashed apply resumed converges", func(t *testing.T) {
 		for _, c := range []struct {
-			what  string
-			hosts []string
-			when  func(canary *sshHost) bool
+			what     string
+			hosts    []string
+			when     func(canary *sshHost) bool
+			holdLock bool
 		}{
 			{"install journal", []string{"c1", "c2", "c3"}, func(h *sshHost) bool {
 				_, err := os.Stat(filepath.Join(h.root, "var", "lib", "shir", "install.json"))
 				return err == nil
-			}},
+			}, true},
 			{"node registered", []string{"d1", "d2"}, func(h *sshHost) bool {
 				_, ok := e.nodes()[h.name]
 				return ok
-			}},
+			}, false},
 		} {
 			t.Run(c.what, func(t *testing.T) {
 				var hs []*sshHost
@@ -597,7 +623,7 @@ func TestFleetEndToEnd(t *testing.T) {
 					hs = append(hs, h)
 					e.addKnown(h)
 				}
-				crashAndResume(t, e, hs, c.when)
+				crashAndResume(t, e, hs, c.when, c.holdLock)
 			})
 		}
 	})
@@ -607,8 +633,11 @@ func TestFleetEndToEnd(t *testing.T) {
 // rest 2 at a time), SIGKILLs it once when(canary) holds, runs the same
 // apply again and checks that every host converged: exactly one node per
 // host name, Online, one agent process, a completed journal, no leftover
-// temp file or held lock; and that a third apply changes nothing.
-func crashAndResume(t *testing.T, e *fleetEnv, hosts []*sshHost, when func(canary *sshHost) bool) {
+// temp file or held lock; and that a third apply changes nothing. With
+// holdLock the test holds the canary's install lock, as the killed apply's
+// installer would if it were still running, until the resumed apply says it
+// waits for it.
+func crashAndResume(t *testing.T, e *fleetEnv, hosts []*sshHost, when func(canary *sshHost) bool, holdLock bool) {
 	t.Helper()
 	waves := "  canary: 1\n  max_parallel: 2\n  max_failures: 1\n  online_timeout: 60s"
 	cf := e.fleetYAML("crash.yaml", hosts, waves, nil)
@@ -645,9 +674,35 @@ watch:
 	t.Logf("killed apply; its output:\n%s\n%s's journal then:\n%s", out.String(), hosts[0].name, j)
 
 	// Resume: the same apply, at once.
-	code, rep, outs := e.run("apply", "-f", cf, "--json")
+	var onOutput func(string)
+	released := make(chan struct{})
+	if holdLock {
+		fl := flock.New(filepath.Join(hosts[0].root, "var", "lib", "shir", "install.lock"))
+		lctx, lcancel := context.WithTimeout(ctx, time.Minute)
+		ok, err := fl.TryLockContext(lctx, 20*time.Millisecond)
+		lcancel()
+		if !ok || err != nil {
+			t.Fatalf("take %s's install lock: %v", hosts[0].name, err)
+		}
+		var once sync.Once
+		release := func() { once.Do(func() { fl.Unlock(); close(released) }) }
+		defer release()
+		onOutput = func(s string) {
+			if strings.Contains(s, hosts[0].name+": another install is running on the host") {
+				release()
+			}
+		}
+	}
+	code, rep, outs := e.runWatch(onOutput, "apply", "-f", cf, "--json")
 	if code != 0 || rep.Failed != 0 {
 		t.Fatalf("resumed apply: exit %d failed %d\n%s", code, rep.Failed, outs)
+	}
+	if holdLock {
+		select {
+		case <-released:
+		default:
+			t.Errorf("the resumed apply did not wait for the held install lock:\n%s", outs)
+		}
 	}
 	count := map[string]int{}
 	for _, n := range e.nodeList() {
