@@ -55,8 +55,8 @@
 // Apply puts the hosts that need a change into waves (Waves: the canary
 // wave, then waves of size) and for each host: makes a temp dir on the host,
 // copies the binary for the host's OS/arch over SFTP, verifies its SHA-256
-// on the host, runs `shir check --json` (a failed check fails the host before
-// anything changes), then `shir install /q AUTHKEY=- NODENAME=... PROPS...`
+// on the host, runs that copy's `shir check --json` (a failed check fails
+// the host before anything changes; no second copy is made), then `shir install /q AUTHKEY=- NODENAME=... PROPS...`
 // (`repair` for upgrade, re-key and repair: it replaces the binary,
 // registers with the key and restarts) with the key on stdin, removes the
 // temp dir, and waits until the control plane reports the node Online. A

@@ -280,7 +280,7 @@ func (r *runner) probe(ctx context.Context, h Host, withCheck bool) HostReport {
 	}
 	rep.Action, rep.Reason = Decide(obs)
 	if withCheck {
-		r.check(ctx, conn, h, &obs, path)
+		r.check(ctx, conn, h, &obs, path, "")
 		rep.Problems, rep.Warnings = Problems(obs.Check)
 		if obs.CheckNote != "" {
 			rep.Warnings = append(rep.Warnings, obs.CheckNote)
@@ -323,12 +323,15 @@ func (r *runner) inspect(ctx context.Context, conn *Conn, h Host) (Observed, err
 	return obs, nil
 }
 
-// check runs `shir check --json` on the host with the installed binary, or
-// with a temporary copy of the candidate when none is installed.
-func (r *runner) check(ctx context.Context, conn *Conn, h Host, obs *Observed, cand string) {
+// check runs `shir check --json` on the host with staged (a verified copy
+// of the candidate already on the host), else the installed binary, else a
+// temporary copy of the candidate.
+func (r *runner) check(ctx context.Context, conn *Conn, h Host, obs *Observed, cand, staged string) {
 	sh := shellFor(h.OS)
 	bin, _ := layout(h)
-	if obs.InstalledSHA256 == "" {
+	if staged != "" {
+		bin = staged
+	} else if obs.InstalledSHA256 == "" {
 		dir, tbin, err := r.stage(ctx, conn, h, cand, obs.CandidateSHA256)
 		if dir != "" {
 			defer r.cleanup(conn, h, dir)
@@ -600,7 +603,7 @@ func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag
 	}
 	r.printf("%s %s: copied %s (%s/%s), sha256 %s verified on the host", tag, h.Name, filepath.Base(hr.cand), h.OS, hr.Arch, short(hr.observed.CandidateSHA256))
 	obs := hr.observed
-	r.check(ctx, conn, h, &obs, hr.cand)
+	r.check(ctx, conn, h, &obs, hr.cand, bin) // the copy just staged: not a second one
 	hr.Problems, hr.Warnings = Problems(obs.Check)
 	switch {
 	case obs.Check == nil:
