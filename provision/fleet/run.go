@@ -64,11 +64,15 @@ type HostReport struct {
 	Warnings         []string `json:"warnings,omitempty"` // prerequisite warnings and ignored errors
 	// Result: plan: "planned"; apply: "changed", "unchanged", "failed" or
 	// "skipped" (the rollout stopped before this host).
-	Result   string  `json:"result"`
-	Error    string  `json:"error,omitempty"`
-	Output   string  `json:"output,omitempty"` // last lines of the installer's output on failure
-	Seconds  float64 `json:"seconds"`
-	Note     string  `json:"note,omitempty"`
+	Result  string  `json:"result"`
+	Error   string  `json:"error,omitempty"`
+	Output  string  `json:"output,omitempty"` // last lines of the installer's output on failure
+	Seconds float64 `json:"seconds"`
+	// Phases: apply's seconds per step of this host: connect, copy (temp
+	// dir, SFTP, SHA-256 on the host), check, install (includes waiting for
+	// another install's lock), online, cleanup.
+	Phases   map[string]float64 `json:"phases,omitempty"`
+	Note     string             `json:"note,omitempty"`
 	observed Observed
 	cand     string // local candidate binary
 }
@@ -589,21 +593,35 @@ func redact(s, key string) string {
 func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag string) error {
 	sh := shellFor(h.OS)
 	r.printf("%s %s: %s (%s)", tag, h.Name, hr.Action, hr.Reason)
+	hr.Phases = map[string]float64{}
+	t0 := time.Now()
+	phase := func(name string) {
+		now := time.Now()
+		hr.Phases[name] = now.Sub(t0).Seconds()
+		t0 = now
+	}
 	conn, err := r.o.Dialer.Dial(ctx, h)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	phase("connect")
 	dir, bin, err := r.stage(ctx, conn, h, hr.cand, hr.observed.CandidateSHA256)
 	if dir != "" {
-		defer r.cleanup(conn, h, dir)
+		defer func() {
+			t0 = time.Now()
+			r.cleanup(conn, h, dir)
+			phase("cleanup")
+		}()
 	}
 	if err != nil {
 		return err
 	}
+	phase("copy")
 	r.printf("%s %s: copied %s (%s/%s), sha256 %s verified on the host", tag, h.Name, filepath.Base(hr.cand), h.OS, hr.Arch, short(hr.observed.CandidateSHA256))
 	obs := hr.observed
 	r.check(ctx, conn, h, &obs, hr.cand, bin) // the copy just staged: not a second one
+	phase("check")
 	hr.Problems, hr.Warnings = Problems(obs.Check)
 	switch {
 	case obs.Check == nil:
@@ -638,6 +656,7 @@ func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag
 		case <-time.After(r.o.Poll):
 		}
 	}
+	phase("install")
 	ok, note := installExit(res.ExitCode, h.OS)
 	if !ok {
 		hr.Output = redact(lastLines(string(res.Stdout)+string(res.Stderr), 15), key)
@@ -645,6 +664,7 @@ func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag
 	}
 	hr.Note = note
 	r.printf("%s %s: shir %s done, waiting for node %s to be Online", tag, h.Name, verb, h.NodeName)
+	defer phase("online")
 	return r.waitOnline(ctx, h)
 }
 

@@ -802,8 +802,10 @@ func sameLines(a, b string) bool {
 // BenchmarkFleetApply provisions 20 namespace hosts (one real sshd each, in
 // its own network namespace) into a fresh runtime per iteration, with
 // max_parallel 1 and 10, `shir fleet apply` running in the hub namespace. It
-// reports the wall time per host (ns/host) and the mean time one host took
-// from connect to Online (host-s). docs/benchmarks.md has the numbers.
+// reports the wall time per host (ns/host), the mean time one host took from
+// the first connect to Online (host-s) and the mean of each of apply's phases
+// (connect-s, copy-s, check-s, install-s, online-s, cleanup-s; the report's
+// phases). docs/benchmarks.md has the numbers.
 func BenchmarkFleetApply(b *testing.B) {
 	if why := netnsUnavailable(); why != "" {
 		b.Skipf("%s: the fleet benchmark on 20 network-namespace hosts was NOT run", why)
@@ -835,6 +837,7 @@ func BenchmarkFleetApply(b *testing.B) {
 	for _, par := range []int{1, 10} {
 		b.Run(fmt.Sprintf("hosts=%d/parallel=%d", n, par), func(b *testing.B) {
 			var hostSec float64
+			phases := map[string]float64{}
 			for b.Loop() {
 				b.StopTimer()
 				uninstall()
@@ -858,10 +861,16 @@ func BenchmarkFleetApply(b *testing.B) {
 				}
 				for _, h := range rep.Hosts {
 					hostSec += h.Seconds
+					for k, v := range h.Phases {
+						phases[k] += v
+					}
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/host")
 			b.ReportMetric(hostSec/float64(b.N*n), "host-s")
+			for k, v := range phases {
+				b.ReportMetric(v/float64(b.N*n), k+"-s")
+			}
 		})
 	}
 }
