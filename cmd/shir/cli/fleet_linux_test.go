@@ -455,6 +455,13 @@ func TestFleetEndToEnd(t *testing.T) {
 		if r := byHost(rep)["h1"]; r.Wave != 1 {
 			t.Errorf("h1 (canary) in wave %d", r.Wave)
 		}
+		for _, r := range rep.Hosts {
+			for _, p := range []string{"connect", "copy", "check", "install", "online", "cleanup"} {
+				if _, ok := r.Phases[p]; !ok {
+					t.Errorf("%s: no %s phase in %v", r.Host, p, r.Phases)
+				}
+			}
+		}
 		nodes := e.nodes()
 		for _, h := range hosts {
 			if n, ok := nodes[h.name]; !ok || n.Status != api.StatusOnline {
@@ -641,11 +648,24 @@ func crashAndResume(t *testing.T, e *fleetEnv, hosts []*sshHost, when func(canar
 	t.Helper()
 	waves := "  canary: 1\n  max_parallel: 2\n  max_failures: 1\n  online_timeout: 60s"
 	cf := e.fleetYAML("crash.yaml", hosts, waves, nil)
+	var killedAt time.Time
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := e.command(ctx, "apply", "-f", cf, "--json")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// The killed apply cannot remove its staging dir on the host (/tmp,
+	// which all test hosts share with this machine): the test does, for
+	// the dirs that appeared while it ran.
+	stagedBefore, _ := filepath.Glob("/tmp/shir-fleet.*")
+	defer func() {
+		now, _ := filepath.Glob("/tmp/shir-fleet.*")
+		for _, d := range now {
+			if fi, err := os.Stat(d); err == nil && !slices.Contains(stagedBefore, d) && fi.ModTime().Before(killedAt) {
+				os.RemoveAll(d)
+			}
+		}
+	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -664,6 +684,7 @@ watch:
 			break watch
 		}
 	}
+	killedAt = time.Now()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
