@@ -55,15 +55,18 @@
 // Apply puts the hosts that need a change into waves (Waves: the canary
 // wave, then waves of size) and for each host: makes a temp dir on the host,
 // copies the binary for the host's OS/arch over SFTP, verifies its SHA-256
-// on the host, runs `shir check --json` (a failed check fails the host before
-// anything changes), then `shir install /q AUTHKEY=- NODENAME=... PROPS...`
+// on the host, runs that copy's `shir check --json` (a failed check fails
+// the host before anything changes; no second copy is made), then `shir install /q AUTHKEY=- NODENAME=... PROPS...`
 // (`repair` for upgrade, re-key and repair: it replaces the binary,
 // registers with the key and restarts) with the key on stdin, removes the
 // temp dir, and waits until the control plane reports the node Online. A
 // host that cannot be inspected counts as failed. When max_failures hosts
 // have failed, no new host is started (running ones finish) and the rest are
 // reported as skipped. The installer's journal makes a re-run after a failure
-// or a crash resume; a second apply finds every host "nothing".
+// or a crash resume; a second apply finds every host "nothing". When the
+// installer says another install holds the host's lock (1618), as the
+// installer of an apply that was killed may still do for a moment, apply
+// waits for it (polling, up to online_timeout) and then resumes.
 //
 // Linux hosts get POSIX sh commands (sudo -n when sudo is set); Windows
 // hosts (OpenSSH for Windows) get PowerShell as -EncodedCommand, so that

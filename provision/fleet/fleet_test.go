@@ -306,14 +306,30 @@ func TestGoArchAndInspect(t *testing.T) {
 }
 
 func TestInstallExit(t *testing.T) {
-	if ok, _ := installExit(0); !ok {
-		t.Error("0")
-	}
-	if ok, note := installExit(3010); !ok || !strings.Contains(note, "reboot") {
-		t.Error("3010")
-	}
-	if ok, note := installExit(1603); ok || !strings.Contains(note, "1603") {
-		t.Error("1603")
+	for _, c := range []struct {
+		code int
+		goos string
+		ok   bool
+		note string
+	}{
+		{0, "linux", true, ""},
+		{0, "windows", true, ""},
+		{3010, "windows", true, "reboot"},
+		{194, "linux", true, "reboot"}, // 3010 mod 256
+		{1603, "windows", false, "1603"},
+		{67, "linux", false, "1603"},
+		{1618, "windows", false, "another install is running"},
+		{82, "linux", false, "another install is running"},
+		{1602, "windows", false, "cancelled"},
+		{66, "linux", false, "cancelled"},
+		{97, "linux", false, "1633"},
+		{1618, "linux", false, "exited with 1618"}, // no POSIX host reports it
+		{2, "linux", false, "exited with 2"},
+	} {
+		ok, note := installExit(c.code, c.goos)
+		if ok != c.ok || !strings.Contains(note, c.note) {
+			t.Errorf("installExit(%d, %s) = %v, %q; want %v and %q", c.code, c.goos, ok, note, c.ok, c.note)
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/shirhq/shir/internal/exitcode"
 )
 
 // shell builds the command lines sent to a host: POSIX sh on Linux,
@@ -207,21 +209,32 @@ func checkArgs(h Host, bin string, installed bool) []string {
 	return args
 }
 
-// installExit explains the installer's msiexec-style exit code.
-func installExit(code int) (ok bool, note string) {
+// installExit explains the installer's msiexec-style exit code on a host
+// of goos. A POSIX exit status has 8 bits: on Linux `shir install /q` exiting
+// with 1618 is seen as 82 (1618 mod 256), 1603 as 67, 3010 as 194.
+func installExit(code int, goos string) (ok bool, note string) {
 	switch code {
 	case 0:
 		return true, ""
-	case 3010:
+	case msiStatus(exitcode.MSIRebootRequired, goos):
 		return true, "reboot required to finish"
-	case 1602:
+	case msiStatus(exitcode.MSIUserExit, goos):
 		return false, "cancelled (1602)"
-	case 1603:
+	case msiStatus(exitcode.MSIFailure, goos):
 		return false, "the install failed (1603)"
-	case 1618:
+	case msiStatus(exitcode.MSIAlreadyRunning, goos):
 		return false, "another install is running on the host (1618)"
-	case 1633:
+	case msiStatus(exitcode.MSIPlatform, goos):
 		return false, "platform not supported (1633)"
 	}
 	return false, "the installer exited with " + strconv.Itoa(code)
+}
+
+// msiStatus is the exit status a host of goos reports for the installer's
+// msiexec-style code.
+func msiStatus(code int, goos string) int {
+	if goos == "windows" {
+		return code
+	}
+	return code & 0xff
 }

@@ -64,11 +64,15 @@ type HostReport struct {
 	Warnings         []string `json:"warnings,omitempty"` // prerequisite warnings and ignored errors
 	// Result: plan: "planned"; apply: "changed", "unchanged", "failed" or
 	// "skipped" (the rollout stopped before this host).
-	Result   string  `json:"result"`
-	Error    string  `json:"error,omitempty"`
-	Output   string  `json:"output,omitempty"` // last lines of the installer's output on failure
-	Seconds  float64 `json:"seconds"`
-	Note     string  `json:"note,omitempty"`
+	Result  string  `json:"result"`
+	Error   string  `json:"error,omitempty"`
+	Output  string  `json:"output,omitempty"` // last lines of the installer's output on failure
+	Seconds float64 `json:"seconds"`
+	// Phases: apply's seconds per step of this host: connect, copy (temp
+	// dir, SFTP, SHA-256 on the host), check, install (includes waiting for
+	// another install's lock), online, cleanup.
+	Phases   map[string]float64 `json:"phases,omitempty"`
+	Note     string             `json:"note,omitempty"`
 	observed Observed
 	cand     string // local candidate binary
 }
@@ -280,7 +284,7 @@ func (r *runner) probe(ctx context.Context, h Host, withCheck bool) HostReport {
 	}
 	rep.Action, rep.Reason = Decide(obs)
 	if withCheck {
-		r.check(ctx, conn, h, &obs, path)
+		r.check(ctx, conn, h, &obs, path, "")
 		rep.Problems, rep.Warnings = Problems(obs.Check)
 		if obs.CheckNote != "" {
 			rep.Warnings = append(rep.Warnings, obs.CheckNote)
@@ -323,12 +327,15 @@ func (r *runner) inspect(ctx context.Context, conn *Conn, h Host) (Observed, err
 	return obs, nil
 }
 
-// check runs `shir check --json` on the host with the installed binary, or
-// with a temporary copy of the candidate when none is installed.
-func (r *runner) check(ctx context.Context, conn *Conn, h Host, obs *Observed, cand string) {
+// check runs `shir check --json` on the host with staged (a verified copy
+// of the candidate already on the host), else the installed binary, else a
+// temporary copy of the candidate.
+func (r *runner) check(ctx context.Context, conn *Conn, h Host, obs *Observed, cand, staged string) {
 	sh := shellFor(h.OS)
 	bin, _ := layout(h)
-	if obs.InstalledSHA256 == "" {
+	if staged != "" {
+		bin = staged
+	} else if obs.InstalledSHA256 == "" {
 		dir, tbin, err := r.stage(ctx, conn, h, cand, obs.CandidateSHA256)
 		if dir != "" {
 			defer r.cleanup(conn, h, dir)
@@ -586,21 +593,35 @@ func redact(s, key string) string {
 func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag string) error {
 	sh := shellFor(h.OS)
 	r.printf("%s %s: %s (%s)", tag, h.Name, hr.Action, hr.Reason)
+	hr.Phases = map[string]float64{}
+	t0 := time.Now()
+	phase := func(name string) {
+		now := time.Now()
+		hr.Phases[name] = now.Sub(t0).Seconds()
+		t0 = now
+	}
 	conn, err := r.o.Dialer.Dial(ctx, h)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	phase("connect")
 	dir, bin, err := r.stage(ctx, conn, h, hr.cand, hr.observed.CandidateSHA256)
 	if dir != "" {
-		defer r.cleanup(conn, h, dir)
+		defer func() {
+			t0 = time.Now()
+			r.cleanup(conn, h, dir)
+			phase("cleanup")
+		}()
 	}
 	if err != nil {
 		return err
 	}
+	phase("copy")
 	r.printf("%s %s: copied %s (%s/%s), sha256 %s verified on the host", tag, h.Name, filepath.Base(hr.cand), h.OS, hr.Arch, short(hr.observed.CandidateSHA256))
 	obs := hr.observed
-	r.check(ctx, conn, h, &obs, hr.cand)
+	r.check(ctx, conn, h, &obs, hr.cand, bin) // the copy just staged: not a second one
+	phase("check")
 	hr.Problems, hr.Warnings = Problems(obs.Check)
 	switch {
 	case obs.Check == nil:
@@ -612,17 +633,38 @@ func (r *runner) applyHost(ctx context.Context, h Host, hr *HostReport, key, tag
 	if hr.Action != ActionInstall {
 		verb = "repair" // replaces the binary, registers with the key, restarts
 	}
-	res, err := conn.Run(ctx, sh.run(installArgs(h, bin, verb), h.Sudo), strings.NewReader(key+"\n"))
-	if err != nil {
-		return fmt.Errorf("shir %s: %w", verb, err)
+	// Another install holding the host's lock (1618) is, after a crashed
+	// apply, that apply's installer finishing or dying: wait for it (up to
+	// online_timeout), then run ours, which resumes from the journal.
+	wait := r.o.Config.Waves.OnlineTimeout.Duration
+	deadline := time.Now().Add(wait)
+	var res RunResult
+	for waited := false; ; waited = true {
+		res, err = conn.Run(ctx, sh.run(installArgs(h, bin, verb), h.Sudo), strings.NewReader(key+"\n"))
+		if err != nil {
+			return fmt.Errorf("shir %s: %w", verb, err)
+		}
+		if res.ExitCode != msiStatus(exitcode.MSIAlreadyRunning, h.OS) || time.Now().After(deadline) {
+			break
+		}
+		if !waited {
+			r.printf("%s %s: another install is running on the host (a crashed apply's?): waiting up to %s for it to end", tag, h.Name, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shir %s: %w", verb, ctx.Err())
+		case <-time.After(r.o.Poll):
+		}
 	}
-	ok, note := installExit(res.ExitCode)
+	phase("install")
+	ok, note := installExit(res.ExitCode, h.OS)
 	if !ok {
 		hr.Output = redact(lastLines(string(res.Stdout)+string(res.Stderr), 15), key)
 		return fmt.Errorf("shir %s: %s: %s", verb, note, lastLines(redact(string(res.Stdout)+string(res.Stderr), key), 1))
 	}
 	hr.Note = note
 	r.printf("%s %s: shir %s done, waiting for node %s to be Online", tag, h.Name, verb, h.NodeName)
+	defer phase("online")
 	return r.waitOnline(ctx, h)
 }
 

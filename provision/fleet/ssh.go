@@ -285,6 +285,10 @@ func (c *Conn) Upload(ctx context.Context, src, dst string) (string, error) {
 		return "", err
 	}
 	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return "", err
+	}
 	out, err := sc.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return "", fmt.Errorf("sftp create %s: %w", dst, err)
@@ -292,7 +296,11 @@ func (c *Conn) Upload(ctx context.Context, src, dst string) (string, error) {
 	h := sha256.New()
 	stop := context.AfterFunc(ctx, func() { sc.Close() })
 	defer stop()
-	_, err = out.ReadFrom(io.TeeReader(in, h))
+	// A reader of known length lets sftp keep many writes in flight; a plain
+	// io.Reader makes it wait for every 32 KiB packet's reply (31 MB took
+	// seconds on loopback). A file that grows meanwhile is caught by the
+	// caller, which compares the returned SHA-256 with the expected one.
+	_, err = out.ReadFrom(&io.LimitedReader{R: io.TeeReader(in, h), N: fi.Size()})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
