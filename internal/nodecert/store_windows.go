@@ -69,10 +69,16 @@ func LoadStore(thumbprint string, now time.Time) (Cert, error) {
 	var spec uint32
 	var mustFree bool
 	err = windows.CryptAcquireCertificatePrivateKey(ctx,
-		windows.CRYPT_ACQUIRE_ONLY_NCRYPT_KEY_FLAG|windows.CRYPT_ACQUIRE_SILENT_FLAG, nil, &key, &spec, &mustFree)
+		windows.CRYPT_ACQUIRE_PREFER_NCRYPT_KEY_FLAG|windows.CRYPT_ACQUIRE_SILENT_FLAG, nil, &key, &spec, &mustFree)
 	windows.CertFreeCertificateContext(ctx)
 	if err != nil {
 		return bad("the certificate has no private key usable through CNG (NCrypt): %v", err)
+	}
+	if spec != windows.CERT_NCRYPT_KEY_SPEC {
+		if mustFree {
+			windows.CryptReleaseContext(windows.Handle(key), 0)
+		}
+		return bad("the certificate's private key is in a legacy CryptoAPI provider that CNG cannot open; import the certificate with a CNG key storage provider (certutil -importpfx -csp \"Microsoft Software Key Storage Provider\")")
 	}
 	s := &ncryptSigner{key: key, pub: leaf.PublicKey}
 	if mustFree {
@@ -94,7 +100,7 @@ func LoadStore(thumbprint string, now time.Time) (Cert, error) {
 func findInMy(hash []byte) (*windows.CertContext, error) {
 	name, _ := windows.UTF16PtrFromString("MY")
 	store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0,
-		windows.CERT_SYSTEM_STORE_LOCAL_MACHINE|windows.CERT_STORE_OPEN_EXISTING_FLAG|windows.CERT_STORE_READONLY_FLAG,
+		windows.CERT_SYSTEM_STORE_LOCAL_MACHINE|windows.CERT_STORE_READONLY_FLAG,
 		uintptr(unsafe.Pointer(name)))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the LocalMachine\\My store: %v", err)
