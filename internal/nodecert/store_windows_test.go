@@ -99,6 +99,7 @@ func importPFX(t *testing.T, path string) string {
 //     (0x8009200B, "winapi error #2148081675") even on the temporary store
 //     PFXImportCertStore returns, so NCryptSignHash (the crypto.Signer of
 //     LoadStore) is never reached.
+//
 // The certificate is found in LocalMachine\My by its thumbprint (spaces and
 // lower case accepted) and an unknown thumbprint is refused; the
 // limitations above are logged and tolerated only under Wine: on Windows

@@ -84,6 +84,12 @@ func TestDmgcmdRemoteAccessCertificates(t *testing.T) {
 			args []string
 			want []string
 		}{"thumbprint on Linux", []string{"-era", "8061", strings.Repeat("ab", 20)}, []string{"CERTTHUMBPRINT", "Windows certificate store", "PEM file"}})
+	} else {
+		bad = append(bad, struct {
+			name string
+			args []string
+			want []string
+		}{"unknown thumbprint", []string{"-era", "8061", strings.Repeat("0", 40)}, []string{"CERTTHUMBPRINT", "no certificate with this thumbprint"}})
 	}
 	for _, c := range bad {
 		code, out, errOut := run(t, append([]string{"dmgcmd", "--root", root}, c.args...)...)
@@ -142,5 +148,38 @@ func TestDmgcmdRemoteAccessCertificates(t *testing.T) {
 	}
 	if ra, _ = nodeconfig.LoadRemoteAccess(paths.StateDir); ra.Enabled {
 		t.Errorf("still enabled: %+v", ra)
+	}
+}
+
+// TestInstallWithCertFile: CERTFILE at install enables remote access on
+// PORT; a bad CERTFILE fails the install naming the property and leaves no
+// setting behind.
+func TestInstallWithCertFile(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	c1, k1 := certPEM(t, now.Add(-time.Hour), now.Add(time.Hour))
+	_, k2 := certPEM(t, now.Add(-time.Hour), now.Add(time.Hour))
+	good, bad := filepath.Join(dir, "good.pem"), filepath.Join(dir, "bad.pem")
+	os.WriteFile(good, append(c1, k1...), 0o600)
+	os.WriteFile(bad, append(c1, k2...), 0o600)
+
+	root := t.TempDir()
+	paths := provision.RootPaths(runtime.GOOS, root)
+	code, out, errOut := run(t, "shir", "install", "--root", root, "--no-service", "NODENAME=n1", "IGNOREPREREQ=all", "NOFIREWALL=1", "CERTFILE="+bad)
+	if code == 0 || !strings.Contains(errOut, "CERTFILE") || !strings.Contains(errOut, "does not match") {
+		t.Fatalf("install with a bad CERTFILE: %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(paths.StateDir, nodeconfig.RemoteAccessFile)); err == nil {
+		t.Fatal("remote-access.json left by a failed install")
+	}
+	root = t.TempDir()
+	paths = provision.RootPaths(runtime.GOOS, root)
+	code, out, errOut = run(t, "shir", "install", "--root", root, "--no-service", "NODENAME=n1", "IGNOREPREREQ=all", "NOFIREWALL=1", "PORT=8077", "CERTFILE="+good)
+	if code != 0 {
+		t.Fatalf("install with CERTFILE: %d\n%s%s", code, out, errOut)
+	}
+	ra, err := nodeconfig.LoadRemoteAccess(paths.StateDir)
+	if err != nil || !ra.Enabled || ra.Port != 8077 || ra.CertFile != good {
+		t.Fatalf("setting after install: %+v %v", ra, err)
 	}
 }
