@@ -266,6 +266,12 @@ func (in *Installation) dmgRestore(ctx context.Context, file, password string) e
 		if err := json.Unmarshal(cj, &c); err != nil || c.Name != name {
 			return fmt.Errorf("backup: credential %q is not valid", name)
 		}
+		if c.Updated.IsZero() {
+			c.Updated = time.Now().UTC()
+		}
+		if err := credstore.CheckEntry(c, time.Now()); err != nil {
+			return fmt.Errorf("backup: %w", err) // before anything is written
+		}
 		creds = append(creds, c)
 	}
 	if err := os.MkdirAll(env.Paths.StateDir, 0o700); err != nil {
@@ -278,11 +284,12 @@ func (in *Installation) dmgRestore(ctx context.Context, file, password string) e
 	if err := register.Save(env.Paths.StateDir, p, id); err != nil {
 		return err
 	}
+	// The backup's own Updated times are kept (a merge, not a fresh Put), so
+	// a restored old backup does not win over newer changes that the
+	// runtime's other nodes sync back to this node.
 	cs := credstore.Open(env.Paths.StateDir, p)
-	for _, c := range creds {
-		if err := cs.Put(c.Name, c.User, c.Secret); err != nil {
-			return fmt.Errorf("restore credential %s: %w", c.Name, err)
-		}
+	if _, err := cs.MergeFrom(creds); err != nil {
+		return fmt.Errorf("restore credentials: %w", err)
 	}
 	if _, err := os.Stat(env.Paths.ConfigFile); errors.Is(err, os.ErrNotExist) && len(b.Config) > 0 {
 		if err := os.MkdirAll(filepath.Dir(env.Paths.ConfigFile), 0o755); err == nil {
