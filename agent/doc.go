@@ -71,7 +71,7 @@
 // fingerprint changes, when the local credential file changes (a `shir agent
 // credential put/delete`, a restore), and every Options.SyncInterval
 // (default 2 min). Logs say which peer and how many credentials changed,
-// never names' secrets. The fingerprints live in the control plane's memory
+// never a secret. The fingerprints live in the control plane's memory
 // only: after its restart they return with the next heartbeats.
 //
 // # Shutdown
