@@ -312,7 +312,7 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 			ready(a.id)
 			ready = nil
 		}
-		if !sleep(ctx, Jitter(interval, nil)) {
+		if !a.remote.waitBeat(ctx, Jitter(interval, nil)) {
 			return nil
 		}
 	}

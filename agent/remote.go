@@ -29,7 +29,7 @@ import (
 
 // Remote-access defaults (Options.RemotePoll, Options.SyncInterval).
 const (
-	DefaultRemotePoll   = time.Second
+	DefaultRemotePoll   = 500 * time.Millisecond
 	DefaultSyncInterval = 2 * time.Minute
 	// PathCredentials is the one endpoint of the remote-access channel:
 	// GET returns the node's credential set (tombstones and secrets
@@ -57,6 +57,10 @@ type remote struct {
 	syncEvery    time.Duration
 
 	kick chan struct{}
+	// refresh asks the heartbeat loop for an early heartbeat: a client
+	// presented an unknown certificate, perhaps a node that joined since
+	// the last reply.
+	refresh chan struct{}
 
 	mu        sync.Mutex
 	setting   nodeconfig.RemoteAccess
@@ -77,7 +81,7 @@ func newRemote(stateDir, name, hostOverride, endpoint string, creds *credstore.S
 		syncEvery = DefaultSyncInterval
 	}
 	return &remote{stateDir: stateDir, name: name, hostOverride: hostOverride, endpoint: endpoint, creds: creds,
-		log: log.With("component", "remote-access"), poll: poll, syncEvery: syncEvery, kick: make(chan struct{}, 1), byFP: map[string]api.Peer{}}
+		log: log.With("component", "remote-access"), poll: poll, syncEvery: syncEvery, kick: make(chan struct{}, 1), refresh: make(chan struct{}, 1), byFP: map[string]api.Peer{}}
 }
 
 // advertise returns host:port and the certificate fingerprint for the
@@ -157,7 +161,10 @@ func stampOf(path string) stamp {
 }
 
 // run watches the setting and the credential file until ctx ends, and
-// syncs on a kick, on a local change and every syncEvery.
+// syncs on a kick, on a local change and every syncEvery. A sync that
+// failed with some peer is retried after a backoff (poll, doubling, up to
+// syncEvery): a peer that restarts, or that has not yet heard of this node
+// from the control plane, is caught up within seconds.
 func (r *remote) run(ctx context.Context) {
 	defer r.stop()
 	settingPath := filepath.Join(r.stateDir, nodeconfig.RemoteAccessFile)
@@ -168,6 +175,19 @@ func (r *remote) run(ctx context.Context) {
 	tick := time.NewTicker(r.poll)
 	defer tick.Stop()
 	lastSync := time.Now()
+	var retryAt time.Time
+	retry := time.Duration(0)
+	doSync := func() {
+		ok := r.syncAll(ctx)
+		lastSync = time.Now()
+		credStamp = stampOf(credPath)
+		if ok {
+			retry, retryAt = 0, time.Time{}
+			return
+		}
+		retry = min(max(2*retry, r.poll), r.syncEvery)
+		retryAt = time.Now().Add(retry)
+	}
 	for {
 		if s := stampOf(settingPath); first || s != setStamp || (r.failed() && time.Since(lastTry) > 10*r.poll) {
 			setStamp, lastTry = s, time.Now()
@@ -184,14 +204,10 @@ func (r *remote) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
-			r.syncAll(ctx)
-			lastSync = time.Now()
-			credStamp = stampOf(credPath)
+			doSync()
 		case <-tick.C:
-			if time.Since(lastSync) >= r.syncEvery {
-				r.syncAll(ctx)
-				lastSync = time.Now()
-				credStamp = stampOf(credPath)
+			if time.Since(lastSync) >= r.syncEvery || !retryAt.IsZero() && time.Now().After(retryAt) {
+				doSync()
 			}
 		}
 	}
@@ -244,6 +260,10 @@ func (r *remote) reload() {
 			}
 			fp := nodecert.Fingerprint(raw[0])
 			if _, ok := r.peerByFP(fp); !ok {
+				select {
+				case r.refresh <- struct{}{}:
+				default:
+				}
 				return fmt.Errorf("client certificate %s is not a current peer of this runtime", fp)
 			}
 			return nil
@@ -328,23 +348,26 @@ func (r *remote) serveCredentials(w http.ResponseWriter, req *http.Request) {
 }
 
 // syncAll exchanges credential sets with every peer that advertises
-// remote access.
-func (r *remote) syncAll(ctx context.Context) {
+// remote access; false when one of them failed.
+func (r *remote) syncAll(ctx context.Context) bool {
 	r.mu.Lock()
 	cert, peers := r.cert, append([]api.Peer(nil), r.peers...)
 	r.mu.Unlock()
 	if cert == nil {
-		return
+		return true
 	}
+	ok := true
 	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
 	for _, p := range peers {
 		if p.RemoteAccess == "" || p.Fingerprint == "" || p.Status == api.StatusOffline {
 			continue
 		}
 		if err := r.syncPeer(ctx, cert.TLS, p); err != nil && ctx.Err() == nil {
+			ok = false
 			r.log.Warn("credential sync with a peer failed", "peer", p.Name, "address", p.RemoteAccess, "err", err)
 		}
 	}
+	return ok
 }
 
 // peerClient is an HTTPS client that presents cert and accepts only the
@@ -448,3 +471,26 @@ func guessLocalHost(endpoint string) string {
 	}
 	return ""
 }
+
+// waitBeat waits d before the next heartbeat, or less when a refresh is
+// asked for (but never less than MinEarlyBeat after the last one). False
+// when ctx ends.
+func (r *remote) waitBeat(ctx context.Context, d time.Duration) bool {
+	earliest := time.Now().Add(minEarlyBeat)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case <-r.refresh:
+		if w := time.Until(earliest); w > 0 {
+			return sleep(ctx, min(w, d))
+		}
+		return true
+	}
+}
+
+// minEarlyBeat bounds early heartbeats (see waitBeat).
+const minEarlyBeat = time.Second
