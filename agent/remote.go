@@ -178,9 +178,12 @@ func (r *remote) run(ctx context.Context) {
 	var retryAt time.Time
 	retry := time.Duration(0)
 	doSync := func() {
+		// The stamp from before the sync: a change made while it runs is
+		// seen by the next check (and a merge written by this sync costs
+		// one more, empty, round).
+		credStamp = stampOf(credPath)
 		ok := r.syncAll(ctx)
 		lastSync = time.Now()
-		credStamp = stampOf(credPath)
 		if ok {
 			retry, retryAt = 0, time.Time{}
 			return

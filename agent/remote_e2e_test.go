@@ -151,6 +151,11 @@ func secretOf(t *testing.T, n *node, name string) string {
 func TestCredentialSyncOverRemoteAccess(t *testing.T) {
 	c, _, key := setup(t)
 	logs := &logBuf{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node logs:\n%s", logs)
+		}
+	})
 	certDir := t.TempDir()
 	a := registerNode(t, c, key, "node-a")
 	b := registerNode(t, c, key, "node-b")
@@ -168,9 +173,14 @@ func TestCredentialSyncOverRemoteAccess(t *testing.T) {
 	for _, n := range []*node{a, b, cn} {
 		<-n.startRemote(t, logs)
 	}
-	// node-c generated its own certificate, private.
-	if st, err := os.Stat(filepath.Join(cn.stateDir, nodeconfig.AutoCertFile)); err != nil || st.Mode().Perm()&0o077 != 0 && os.PathSeparator == '/' {
-		t.Fatalf("self-signed certificate: %v %v", st, err)
+	// node-c generates its own certificate, private (the listener starts
+	// beside the first heartbeat, so wait for it).
+	eventually(t, "node-c's self-signed certificate", func() bool {
+		_, err := os.Stat(filepath.Join(cn.stateDir, nodeconfig.AutoCertFile))
+		return err == nil
+	})
+	if st, _ := os.Stat(filepath.Join(cn.stateDir, nodeconfig.AutoCertFile)); os.PathSeparator == '/' && st.Mode().Perm()&0o077 != 0 {
+		t.Errorf("self-signed certificate mode %v", st.Mode().Perm())
 	}
 
 	secrets := []string{"pa55-from-node-a", "rotated-on-node-c", "older-on-node-a"}
