@@ -16,30 +16,6 @@
 // directory, the updater's health contract ({"version","pid","time"}, see
 // package updater).
 //
-// # Jobs
-//
-// The lease loop long-polls (api.MaxLeaseWait) for as many jobs as there are
-// free slots. The limit starts from shir.toml concurrency, or a default from
-// cores and memory (DefaultConcurrency), and follows the control plane's
-// heartbeat reply while jobs run. Each job renews its lease every third of
-// the lease time (as progress when a copy moved bytes); a renew reply with
-// Cancel stops the job and reports it cancelled; a lost lease (409) stops it
-// and drops its result. Results are written to the state directory
-// (results/<job>-<attempt>.json, 0600) before they are sent and removed only
-// when the control plane acknowledges them, so neither a restart nor an
-// outage loses one.
-//
-// Kinds: copy (a file, file:// or http(s) source to a file sink; streamed
-// through SHA-256, checked against spec.sha256 when given, written to a
-// temporary file next to the sink and renamed, so the sink never holds a
-// partial file; spec.credential names a stored credential used as HTTP basic
-// auth), testconnection (tcp connect, tls handshake against system roots,
-// http GET through the proxy), exec (only commands listed, by absolute path,
-// in shir.toml exec.allow; no shell; off when the list is empty).
-//
-// Note: spec.credential is an agent extension of api.CopySpec; until the
-// control plane's CopySpec has the field, the server rejects it at submit.
-//
 // # Remote access and credential sync
 //
 // The node's remote-access setting (nodeconfig.RemoteAccessFile in the state
@@ -73,6 +49,30 @@
 // (default 2 min). Logs say which peer and how many credentials changed,
 // never a secret. The fingerprints live in the control plane's memory
 // only: after its restart they return with the next heartbeats.
+//
+// # Jobs
+//
+// The lease loop long-polls (api.MaxLeaseWait) for as many jobs as there are
+// free slots. The limit starts from shir.toml concurrency, or a default from
+// cores and memory (DefaultConcurrency), and follows the control plane's
+// heartbeat reply while jobs run. Each job renews its lease every third of
+// the lease time (as progress when a copy moved bytes); a renew reply with
+// Cancel stops the job and reports it cancelled; a lost lease (409) stops it
+// and drops its result. Results are written to the state directory
+// (results/<job>-<attempt>.json, 0600) before they are sent and removed only
+// when the control plane acknowledges them, so neither a restart nor an
+// outage loses one.
+//
+// Kinds: copy (a file, file:// or http(s) source to a file sink; streamed
+// through SHA-256, checked against spec.sha256 when given, written to a
+// temporary file next to the sink and renamed, so the sink never holds a
+// partial file; spec.credential names a stored credential used as HTTP basic
+// auth), testconnection (tcp connect, tls handshake against system roots,
+// http GET through the proxy), exec (only commands listed, by absolute path,
+// in shir.toml exec.allow; no shell; off when the list is empty).
+//
+// Note: spec.credential is an agent extension of api.CopySpec; until the
+// control plane's CopySpec has the field, the server rejects it at submit.
 //
 // # Shutdown
 //

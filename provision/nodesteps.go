@@ -149,7 +149,9 @@ func (s *configStep) Apply(_ context.Context, env *Env) error {
 }
 
 func (s *configStep) Undo(_ context.Context, env *Env) error {
-	if env.Journal.Get("config.remoteaccess") == "1" {
+	if env.Journal.Get("config.remoteaccess") == "1" && !env.uninstalling {
+		// A failed install takes back the setting it made; uninstall keeps
+		// it with the rest of the state (--purge removes the state dir).
 		_ = os.Remove(filepath.Join(env.Paths.StateDir, nodeconfig.RemoteAccessFile))
 	}
 	if env.Journal.Get("config.created") != "1" {

@@ -41,6 +41,10 @@ import (
 
 // Config is a node's configuration.
 type Config struct {
+	// RemoteAccessHost is the host (name or IP, no port) advertised to the
+	// runtime's other nodes for remote access; see RemoteAccess.
+	RemoteAccessHost string `toml:"remote_access_host,omitempty"`
+
 	Server          string   `toml:"server"`
 	NodeName        string   `toml:"node_name"`
 	StateDir        string   `toml:"state_dir"`
@@ -49,9 +53,6 @@ type Config struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	Exec            Exec     `toml:"exec"`
 	Proxy           Proxy    `toml:"proxy"`
-	// RemoteAccessHost is the host (name or IP, no port) advertised to the
-	// runtime's other nodes for remote access; see RemoteAccess.
-	RemoteAccessHost string `toml:"remote_access_host,omitempty"`
 }
 
 // Exec is the allow-list of commands exec jobs may run.
