@@ -21,7 +21,7 @@
 // The node's remote-access setting (nodeconfig.RemoteAccessFile in the state
 // directory, written by `dmgcmd -era/-erac/-dra` or by an install with
 // CERTFILE/CERTTHUMBPRINT) is watched while the agent runs (checked every
-// Options.RemotePoll, default 1 s): a change starts, moves or stops the
+// Options.RemotePoll, default 500 ms): a change starts, moves or stops the
 // listener without a service restart, so -dra closes the port at once. The
 // listener is HTTPS on the port (all interfaces, TLS 1.2 or newer) with the
 // certificate of package internal/nodecert: a PEM file, a Windows store
