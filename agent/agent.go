@@ -46,6 +46,12 @@ type Options struct {
 	Transport http.RoundTripper
 	// Ready is called once, after the first acknowledged heartbeat.
 	Ready func(register.Identity)
+	// RemotePoll is how often the remote-access setting and the credential
+	// file are checked for changes; 0: DefaultRemotePoll.
+	RemotePoll time.Duration
+	// SyncInterval is the period of a full credential sync with the peers;
+	// 0: DefaultSyncInterval.
+	SyncInterval time.Duration
 }
 
 // Resolve loads the node config and state directory Run would use.
@@ -95,6 +101,7 @@ type agent struct {
 	jobHTTP  *http.Client
 	creds    *credstore.Store
 	lim      *limiter
+	remote   *remote
 	out      *outbox
 	defConc  int
 
@@ -169,6 +176,8 @@ func Run(ctx context.Context, o Options) error {
 		start = id.Concurrency
 	}
 	a.lim = newLimiter(start)
+	a.remote = newRemote(stateDir, id.NodeName, cfg.RemoteAccessHost, endpoint, a.creds, log, o.RemotePoll, o.SyncInterval)
+	cp.onLocalAddr = a.remote.setLocalHost
 	a.out, err = newOutbox(stateDir, cp.result, b, log)
 	if err != nil {
 		return err
@@ -193,7 +202,11 @@ func Run(ctx context.Context, o Options) error {
 	fatal := make(chan error, 1)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	loops.Add(2)
+	loops.Add(3)
+	go func() {
+		defer loops.Done()
+		a.remote.run(runCtx)
+	}()
 	go func() {
 		defer loops.Done()
 		if err := a.heartbeatLoop(runCtx, o.Ready); err != nil {
@@ -256,6 +269,7 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 			Concurrency: a.defConc,
 			Update:      updateStatus(a.stateDir),
 		}
+		req.RemoteAccess, req.RemoteFingerprint = a.remote.advertise()
 		resp, err := a.cp.heartbeat(ctx, req)
 		if ctx.Err() != nil {
 			return nil
@@ -278,6 +292,7 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 			a.out.kick()
 		}
 		failures = 0
+		a.remote.setPeers(resp.Peers)
 		if resp.Concurrency > 0 && resp.Concurrency != a.lim.Limit() {
 			a.log.Info("concurrency limit changed", "from", a.lim.Limit(), "to", resp.Concurrency)
 			a.lim.SetLimit(resp.Concurrency)
@@ -297,7 +312,7 @@ func (a *agent) heartbeatLoop(ctx context.Context, ready func(register.Identity)
 			ready(a.id)
 			ready = nil
 		}
-		if !sleep(ctx, Jitter(interval, nil)) {
+		if !a.remote.waitBeat(ctx, Jitter(interval, nil)) {
 			return nil
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"time"
 
@@ -22,6 +24,9 @@ type client struct {
 	token string
 	proxy netproxy.Config
 	http  *http.Client
+	// onLocalAddr, when set, gets the local IP of each connection to the
+	// control plane (the default remote-access host).
+	onLocalAddr func(host string)
 }
 
 // errTokenRefused: the control plane no longer knows this node (removed, or
@@ -53,6 +58,13 @@ func (c *client) call(ctx context.Context, path string, timeout time.Duration, i
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
+	}
+	if c.onLocalAddr != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+			if a, ok := info.Conn.LocalAddr().(*net.TCPAddr); ok {
+				c.onLocalAddr(a.IP.String())
+			}
+		}})
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath(path).String(), bytes.NewReader(body))
 	if err != nil {

@@ -16,6 +16,40 @@
 // directory, the updater's health contract ({"version","pid","time"}, see
 // package updater).
 //
+// # Remote access and credential sync
+//
+// The node's remote-access setting (nodeconfig.RemoteAccessFile in the state
+// directory, written by `dmgcmd -era/-erac/-dra` or by an install with
+// CERTFILE/CERTTHUMBPRINT) is watched while the agent runs (checked every
+// Options.RemotePoll, default 500 ms): a change starts, moves or stops the
+// listener without a service restart, so -dra closes the port at once. The
+// listener is HTTPS on the port (all interfaces, TLS 1.2 or newer) with the
+// certificate of package internal/nodecert: a PEM file, a Windows store
+// certificate by thumbprint, or a self-signed one the node makes.
+//
+// Trust is pinned by the control plane, no CA: each heartbeat advertises
+// host:port (shir.toml remote_access_host, else the local address of the
+// connection to the control plane) and the SHA-256 fingerprint of the
+// node's certificate; the reply lists the runtime's other nodes with theirs
+// (api.Peer). The listener asks for a client certificate and accepts only
+// one whose fingerprint belongs to a current peer (last heartbeat reply);
+// as a client the node accepts only the server certificate whose
+// fingerprint the peer advertises. Any other handshake is refused and
+// logged with the fingerprint (never a secret). Peers talk directly, never
+// through the HTTP proxy.
+//
+// Sync is anti-entropy over one endpoint, PathCredentials: a node GETs a
+// peer's whole set (tombstones and secrets included, only inside mTLS),
+// merges it (credstore.Merge: last writer wins, deterministic tie-break),
+// re-sealing with its own protector (DPAPI or AES-GCM), and POSTs its own
+// set back when the peer lacks something newer. It syncs with every peer
+// that advertises remote access and is not offline: when the peer list or a
+// fingerprint changes, when the local credential file changes (a `shir agent
+// credential put/delete`, a restore), and every Options.SyncInterval
+// (default 2 min). Logs say which peer and how many credentials changed,
+// never a secret. The fingerprints live in the control plane's memory
+// only: after its restart they return with the next heartbeats.
+//
 // # Jobs
 //
 // The lease loop long-polls (api.MaxLeaseWait) for as many jobs as there are

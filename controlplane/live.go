@@ -25,7 +25,8 @@ type liveNode struct {
 	metrics             api.Metrics
 	update              api.UpdateStatus
 	remoteAccess        string
-	dirty               bool // heartbeat not yet flushed
+	remoteFingerprint   string // in memory only: every heartbeat carries it again
+	dirty               bool   // heartbeat not yet flushed
 }
 
 func newLiveNode(n store.Node) *liveNode {

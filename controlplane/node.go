@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -152,6 +153,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, n *live
 			return
 		}
 	}
+	if f := req.RemoteFingerprint; f != "" && !isFingerprint(f) {
+		writeProblem(w, invalid("remoteFingerprint", "must be sha256: followed by 64 lower-case hex digits"))
+		return
+	}
 	if req.Concurrency < 0 || req.Concurrency > api.MaxConcurrency {
 		writeProblem(w, invalid("concurrency", "must be from 0 to %d", api.MaxConcurrency))
 		return
@@ -166,12 +171,13 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, n *live
 	wasOnline := n.online
 	n.lastSeen, n.online, n.dirty = now, true, true
 	n.version, n.metrics, n.update, n.remoteAccess, n.reported = req.Version, req.Metrics, req.Update, req.RemoteAccess, req.Concurrency
+	n.remoteFingerprint = req.RemoteFingerprint
 	rt := s.runtimes[n.runtimeID]
 	status, _ := s.runtimeStatusLocked(n.runtimeID)
 	peers := make([]api.Peer, 0, len(s.byRT[n.runtimeID]))
 	for _, p := range s.byRT[n.runtimeID] {
 		if p.id != n.id {
-			peers = append(peers, api.Peer{NodeID: p.id, Name: p.name, Status: p.status(), RemoteAccess: p.remoteAccess})
+			peers = append(peers, api.Peer{NodeID: p.id, Name: p.name, Status: p.status(), RemoteAccess: p.remoteAccess, Fingerprint: p.remoteFingerprint})
 		}
 	}
 	limit := n.limit()
@@ -350,4 +356,18 @@ func (s *Server) jobView(j store.Job) api.Job {
 		MaxAttempts: j.MaxAttempts, LeaseSeconds: j.LeaseSeconds, NodeID: j.NodeID, LeaseExpiresAt: s.apiTime(j.LeaseExpiresAt),
 		CancelRequested: j.CancelRequested, Progress: j.Progress, ProgressMessage: j.ProgressMessage, ProgressBytes: j.ProgressBytes,
 		Error: j.Error, Output: j.Output, CreatedAt: s.apiTime(j.CreatedAt), StartedAt: s.apiTime(j.StartedAt), FinishedAt: s.apiTime(j.FinishedAt)}
+}
+
+// isFingerprint: "sha256:" and 64 lower-case hex digits.
+func isFingerprint(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -325,7 +325,7 @@ func TestHeartbeatReply(t *testing.T) {
 	a := e.register(k, "a", "ma")
 	b := e.register(k, "b", "mb")
 	var hb api.HeartbeatResponse
-	e.must(200, "POST", api.PathHeartbeat, a.NodeToken, api.HeartbeatRequest{Version: "1.0.1", Concurrency: 3, RemoteAccess: "10.0.0.1:8060",
+	e.must(200, "POST", api.PathHeartbeat, a.NodeToken, api.HeartbeatRequest{Version: "1.0.1", Concurrency: 3, RemoteAccess: "10.0.0.1:8060", RemoteFingerprint: "sha256:abababababababababababababababababababababababababababababababab",
 		Metrics: api.Metrics{CPUPercent: 12.5, MemoryUsedBytes: 1 << 30, RunningJobs: 1}, Update: api.UpdateStatus{State: api.UpdateIdle}}, &hb)
 	if hb.NodeID != a.NodeID || hb.Concurrency != 3 || hb.RuntimeStatus != api.StatusLimited || len(hb.Peers) != 1 || hb.Peers[0].Name != "b" {
 		t.Errorf("heartbeat reply: %+v", hb)
@@ -338,8 +338,12 @@ func TestHeartbeatReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.must(200, "POST", api.PathHeartbeat, b.NodeToken, api.HeartbeatRequest{}, &hb)
-	if hb.RuntimeStatus != api.StatusOnline || hb.Peers[0].RemoteAccess != "10.0.0.1:8060" || hb.DesiredVersion != "1.2.0" {
+	if hb.RuntimeStatus != api.StatusOnline || hb.Peers[0].RemoteAccess != "10.0.0.1:8060" || hb.Peers[0].Fingerprint != "sha256:abababababababababababababababababababababababababababababababab" || hb.DesiredVersion != "1.2.0" {
 		t.Errorf("second heartbeat reply: %+v", hb)
+	}
+	// A malformed fingerprint is refused, naming the field.
+	if st, _, body := e.call("POST", api.PathHeartbeat, b.NodeToken, api.HeartbeatRequest{RemoteFingerprint: "sha1:00"}); st != 400 || !strings.Contains(string(body), "remoteFingerprint") {
+		t.Errorf("bad fingerprint: %d %s", st, body)
 	}
 	e.must(200, "POST", api.PathHeartbeat, a.NodeToken, api.HeartbeatRequest{Concurrency: 3}, &hb)
 	if hb.Concurrency != 7 {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shirhq/shir/agent/register"
@@ -17,21 +16,18 @@ import (
 	"github.com/shirhq/shir/internal/buildinfo"
 	"github.com/shirhq/shir/internal/credstore"
 	"github.com/shirhq/shir/internal/exitcode"
+	"github.com/shirhq/shir/internal/nodecert"
 	"github.com/shirhq/shir/internal/nodeconfig"
 	"github.com/shirhq/shir/internal/secret"
 	"github.com/shirhq/shir/updater"
 )
 
-// RemoteAccessFile records the remote-access setting (-era, -erac, -dra).
-const RemoteAccessFile = "remote-access.json"
+// RemoteAccessFile records the remote-access setting (-era, -erac, -dra);
+// the running agent watches it (see internal/nodeconfig).
+const RemoteAccessFile = nodeconfig.RemoteAccessFile
 
 // RemoteAccess is the content of RemoteAccessFile.
-type RemoteAccess struct {
-	Enabled     bool   `json:"enabled"`
-	Port        int    `json:"port,omitempty"`
-	Thumbprint  string `json:"thumbprint,omitempty"`
-	InContainer bool   `json:"inContainer,omitempty"`
-}
+type RemoteAccess = nodeconfig.RemoteAccess
 
 // Dmgcmd carries out one dmgcmd action on this installation.
 func (in *Installation) Dmgcmd(ctx context.Context, dc DmgCommand) error {
@@ -138,52 +134,84 @@ func (in *Installation) dmgRegister(ctx context.Context, dc DmgCommand) error {
 	return nil
 }
 
+// dmgRemoteAccess is -era/-erac (enable) and -dra. The certificate is
+// checked before anything changes; the firewall rule follows the port; the
+// running host service picks the new setting up by itself (it watches
+// remote-access.json), so no restart is needed.
 func (in *Installation) dmgRemoteAccess(ctx context.Context, dc DmgCommand, enable bool) error {
 	env := in.Env
-	path := filepath.Join(env.Paths.StateDir, RemoteAccessFile)
-	var ra RemoteAccess
-	if b, err := os.ReadFile(path); err == nil {
-		_ = json.Unmarshal(b, &ra)
-	}
+	old, _ := nodeconfig.LoadRemoteAccess(env.Paths.StateDir) // an unreadable old setting is replaced
 	fw := &firewallStep{}
+	ra := RemoteAccess{}
+	var cert nodecert.Cert
 	if enable {
 		port, _ := strconv.Atoi(dc.Args[0])
-		if ra.Enabled && ra.Port != port && !ra.InContainer && !env.NoService {
-			env.Props = PropertySet{"PORT": strconv.Itoa(ra.Port)}
-			env.Journal.Set("firewall.port", strconv.Itoa(ra.Port))
-			_ = fw.Undo(ctx, env)
-		}
 		ra = RemoteAccess{Enabled: true, Port: port, InContainer: dc.Action.Short == "erac"}
 		if len(dc.Args) > 1 {
-			ra.Thumbprint = strings.ToUpper(strings.ReplaceAll(dc.Args[1], " ", ""))
+			if nodeconfig.IsThumbprint(dc.Args[1]) {
+				ra.Thumbprint = nodeconfig.NormalizeThumbprint(dc.Args[1])
+			} else {
+				ra.CertFile = filepath.Clean(dc.Args[1])
+			}
 		}
-		env.Props = PropertySet{"PORT": strconv.Itoa(port)}
+		if err := ra.Validate(); err != nil {
+			return fmt.Errorf("-%s: %w", dc.Action.Long, err)
+		}
+		if ra.CertFile != "" || ra.Thumbprint != "" {
+			c, err := nodecert.Load(ra, env.Paths.StateDir, "", time.Now())
+			if err != nil {
+				return fmt.Errorf("%w: -%s: %v", exitcode.ErrUsage, dc.Action.Long, err)
+			}
+			cert = c
+		}
+	}
+	if old.Enabled && !old.InContainer && !env.NoService && (!enable || old.Port != ra.Port || ra.InContainer) {
+		env.Props = PropertySet{"PORT": strconv.Itoa(old.Port)}
+		env.Journal.Set("firewall.port", strconv.Itoa(old.Port))
+		if err := fw.Undo(ctx, env); err != nil && !enable {
+			return err
+		}
+	}
+	if enable {
+		env.Props = PropertySet{"PORT": strconv.Itoa(ra.Port)}
 		if ra.InContainer {
-			fmt.Fprintf(env.Out, "remote access on port %d in a container: the firewall is not touched; publish the port in the container runtime\n", port)
+			fmt.Fprintf(env.Out, "remote access on port %d in a container: the firewall is not touched; publish the port in the container runtime\n", ra.Port)
 		} else if skip, why := fw.Skip(env); skip {
 			fmt.Fprintln(env.Out, why)
 		} else if err := fw.Apply(ctx, env); err != nil {
 			return err
 		}
-	} else {
-		if ra.Enabled && !ra.InContainer && !env.NoService {
-			env.Journal.Set("firewall.port", strconv.Itoa(ra.Port))
-			if err := fw.Undo(ctx, env); err != nil {
+		if cert.Fingerprint == "" {
+			if err := os.MkdirAll(env.Paths.StateDir, 0o700); err != nil {
 				return err
 			}
+			c, err := nodecert.SelfSigned(env.Paths.StateDir, in.nodeName(), time.Now())
+			if err != nil {
+				return err
+			}
+			cert = c
 		}
-		ra = RemoteAccess{}
 	}
-	b, _ := json.MarshalIndent(ra, "", "  ")
-	if err := atomicfile.Write(path, b, 0o600); err != nil {
+	if err := nodeconfig.SaveRemoteAccess(env.Paths.StateDir, ra); err != nil {
 		return err
 	}
 	if enable {
-		fmt.Fprintf(env.Out, "remote access enabled on port %d\n", ra.Port)
+		fmt.Fprintf(env.Out, "remote access enabled on port %d (certificate: %s, %s)\n", ra.Port, cert.Source, cert.Fingerprint)
 	} else {
 		fmt.Fprintln(env.Out, "remote access disabled")
 	}
 	return env.Journal.save()
+}
+
+// nodeName is the registered node name, or the host name.
+func (in *Installation) nodeName() string {
+	if p, err := in.protector(); err == nil {
+		if id, err := register.Load(in.Env.Paths.StateDir, p); err == nil {
+			return id.NodeName
+		}
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 func (in *Installation) dmgBackup(file, password string) error {
@@ -249,6 +277,12 @@ func (in *Installation) dmgRestore(ctx context.Context, file, password string) e
 		if err := json.Unmarshal(cj, &c); err != nil || c.Name != name {
 			return fmt.Errorf("backup: credential %q is not valid", name)
 		}
+		if c.Updated.IsZero() {
+			c.Updated = time.Now().UTC()
+		}
+		if err := credstore.CheckEntry(c, time.Now()); err != nil {
+			return fmt.Errorf("backup: %w", err) // before anything is written
+		}
 		creds = append(creds, c)
 	}
 	if err := os.MkdirAll(env.Paths.StateDir, 0o700); err != nil {
@@ -261,11 +295,12 @@ func (in *Installation) dmgRestore(ctx context.Context, file, password string) e
 	if err := register.Save(env.Paths.StateDir, p, id); err != nil {
 		return err
 	}
+	// The backup's own Updated times are kept (a merge, not a fresh Put), so
+	// a restored old backup does not win over newer changes that the
+	// runtime's other nodes sync back to this node.
 	cs := credstore.Open(env.Paths.StateDir, p)
-	for _, c := range creds {
-		if err := cs.Put(c.Name, c.User, c.Secret); err != nil {
-			return fmt.Errorf("restore credential %s: %w", c.Name, err)
-		}
+	if _, err := cs.MergeFrom(creds); err != nil {
+		return fmt.Errorf("restore credentials: %w", err)
 	}
 	if _, err := os.Stat(env.Paths.ConfigFile); errors.Is(err, os.ErrNotExist) && len(b.Config) > 0 {
 		if err := os.MkdirAll(filepath.Dir(env.Paths.ConfigFile), 0o755); err == nil {

@@ -2,9 +2,11 @@ package provision
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/shirhq/shir/internal/exitcode"
+	"github.com/shirhq/shir/internal/nodeconfig"
 )
 
 // DmgAction is one action of the dmgcmd tool, with the argument forms of the
@@ -19,8 +21,8 @@ type DmgAction struct {
 // DmgActions is the dmgcmd action table.
 var DmgActions = []DmgAction{
 	{"RegisterNewNode", "rn", []string{"AuthenticationKey", "?NodeName"}, []int{0}, "Register this machine as a node of the runtime the key belongs to."},
-	{"EnableRemoteAccess", "era", []string{"port", "?thumbprint"}, nil, "Enable remote access (high availability, credential sync) on port, with the certificate of thumbprint."},
-	{"EnableRemoteAccessInContainer", "erac", []string{"port", "?thumbprint"}, nil, "Enable remote access when the node runs in a container."},
+	{"EnableRemoteAccess", "era", []string{"port", "?thumbprint|certFile"}, nil, "Enable remote access (credential sync between the runtime's nodes, TLS) on port, with the certificate of a SHA-1 thumbprint in LocalMachine\\My (Windows only) or an absolute PEM file path with certificate and key (Windows and Linux); none: a self-signed certificate. Checked before anything changes."},
+	{"EnableRemoteAccessInContainer", "erac", []string{"port", "?thumbprint|certFile"}, nil, "Enable remote access when the node runs in a container (the firewall is not touched; publish the port)."},
 	{"DisableRemoteAccess", "dra", nil, nil, "Disable remote access."},
 	{"Key", "k", []string{"AuthenticationKey"}, []int{0}, "Overwrite or update the authentication key."},
 	{"GenerateBackupFile", "gbf", []string{"filePath", "password"}, []int{1}, "Write a backup of the node (identity, credentials), encrypted with password."},
@@ -112,9 +114,10 @@ func ParseDmgcmd(args []string) (DmgCommand, error) {
 			return DmgCommand{}, fmt.Errorf("%w: -%s NodeName %q: %v", exitcode.ErrUsage, act.Long, rest[1], err)
 		}
 	}
-	if len(act.Args) > 1 && act.Args[1] == "?thumbprint" && len(rest) == 2 {
-		if err := checkThumbprint(rest[1]); err != nil {
-			return DmgCommand{}, fmt.Errorf("%w: -%s thumbprint: %v", exitcode.ErrUsage, act.Long, err)
+	if len(act.Args) > 1 && act.Args[1] == "?thumbprint|certFile" && len(rest) == 2 {
+		if !nodeconfig.IsThumbprint(rest[1]) && !filepath.IsAbs(rest[1]) {
+			return DmgCommand{}, fmt.Errorf("%w: -%s thumbprint|certFile %q: must be a SHA-1 thumbprint (40 hex digits, a certificate in the Windows LocalMachine\\My store) or the absolute path of a PEM file with the certificate and its key",
+				exitcode.ErrUsage, act.Long, rest[1])
 		}
 	}
 	if strings.EqualFold(act.Short, "era") || strings.EqualFold(act.Short, "erac") {

@@ -7,13 +7,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shirhq/shir/agent/register"
 	"github.com/shirhq/shir/internal/atomicfile"
 	"github.com/shirhq/shir/internal/buildinfo"
 	"github.com/shirhq/shir/internal/exitcode"
 	"github.com/shirhq/shir/internal/netproxy"
+	"github.com/shirhq/shir/internal/nodecert"
 	"github.com/shirhq/shir/internal/nodeconfig"
 	"github.com/shirhq/shir/internal/secret"
 	"github.com/shirhq/shir/updater"
@@ -33,7 +36,31 @@ var (
 func (*configStep) Name() string { return "config" }
 
 func (*configStep) Plan(env *Env) []string {
-	return []string{fmt.Sprintf("write %s (node name, state dir, proxy); seal secrets in %s", env.Paths.ConfigFile, env.Paths.StateDir)}
+	out := []string{fmt.Sprintf("write %s (node name, state dir, proxy); seal secrets in %s", env.Paths.ConfigFile, env.Paths.StateDir)}
+	if ra, ok := installRemoteAccess(env); ok {
+		out = append(out, fmt.Sprintf("enable remote access on port %d with the certificate of %s (checked first)", ra.Port, ra.CertFile+ra.Thumbprint))
+	}
+	return out
+}
+
+// installRemoteAccess is the remote-access setting an install asks for:
+// CERTFILE or CERTTHUMBPRINT enables remote access on PORT (default 8060),
+// as dmgcmd -era would. Without a certificate property an install leaves
+// remote access as it is (off on a new node; -era turns it on).
+func installRemoteAccess(env *Env) (nodeconfig.RemoteAccess, bool) {
+	cf, tp := env.Props["CERTFILE"], env.Props["CERTTHUMBPRINT"]
+	if cf == "" && tp == "" {
+		return nodeconfig.RemoteAccess{}, false
+	}
+	port := 8060
+	if p, err := strconv.Atoi(env.Props["PORT"]); err == nil {
+		port = p
+	}
+	ra := nodeconfig.RemoteAccess{Enabled: true, Port: port, CertFile: cf}
+	if tp != "" {
+		ra.Thumbprint = nodeconfig.NormalizeThumbprint(tp)
+	}
+	return ra, true
 }
 
 // nodeConfig is the config the properties ask for, on top of base.
@@ -61,6 +88,16 @@ func nodeConfig(base nodeconfig.Config, env *Env) nodeconfig.Config {
 
 func (s *configStep) Apply(_ context.Context, env *Env) error {
 	path := env.Paths.ConfigFile
+	ra, withRA := installRemoteAccess(env)
+	if withRA {
+		// Checked before anything of this step is written.
+		if err := ra.Validate(); err != nil {
+			return err
+		}
+		if err := nodecert.Check(ra, time.Now()); err != nil {
+			return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
+		}
+	}
 	base, err := nodeconfig.Load(path, true)
 	if err != nil {
 		return fmt.Errorf("existing %s: %w (fix or remove it, then run repair)", path, err)
@@ -100,11 +137,29 @@ func (s *configStep) Apply(_ context.Context, env *Env) error {
 			return err
 		}
 	}
+	if withRA {
+		if err := os.MkdirAll(env.Paths.StateDir, 0o700); err != nil {
+			return err
+		}
+		raPath := filepath.Join(env.Paths.StateDir, nodeconfig.RemoteAccessFile)
+		if _, err := os.Stat(raPath); errors.Is(err, os.ErrNotExist) {
+			env.Journal.Set("config.remoteaccess", "1") // undo removes only a file this install made
+		}
+		if err := nodeconfig.SaveRemoteAccess(env.Paths.StateDir, ra); err != nil {
+			return err
+		}
+		env.printf("config", "remote access on port %d", ra.Port)
+	}
 	env.printf("config", "wrote %s", path)
 	return nil
 }
 
 func (s *configStep) Undo(_ context.Context, env *Env) error {
+	if env.Journal.Get("config.remoteaccess") == "1" && !env.uninstalling {
+		// A failed install takes back the setting it made; uninstall keeps
+		// it with the rest of the state (--purge removes the state dir).
+		_ = os.Remove(filepath.Join(env.Paths.StateDir, nodeconfig.RemoteAccessFile))
+	}
 	if env.Journal.Get("config.created") != "1" {
 		return nil // the admin's file from before this install stays
 	}

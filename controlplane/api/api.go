@@ -183,6 +183,10 @@ type HeartbeatRequest struct {
 	Metrics      Metrics      `json:"metrics"`
 	Update       UpdateStatus `json:"update,omitzero"`
 	RemoteAccess string       `json:"remoteAccess,omitempty"`
+	// RemoteFingerprint is "sha256:<hex>" of the node's remote-access
+	// certificate; the control plane relays it to the peers, which pin it
+	// (mutual TLS without a CA). Empty when remote access is off.
+	RemoteFingerprint string `json:"remoteFingerprint,omitempty"`
 	// Concurrency is the node's own default limit (from cores and memory);
 	// the server's per-node setting, when set, wins.
 	Concurrency int `json:"concurrency,omitempty"`
@@ -194,6 +198,8 @@ type Peer struct {
 	Name         string `json:"name"`
 	Status       string `json:"status"`
 	RemoteAccess string `json:"remoteAccess,omitempty"`
+	// Fingerprint is the peer's advertised RemoteFingerprint.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // HeartbeatResponse tells the node what the control plane wants.

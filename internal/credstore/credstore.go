@@ -10,6 +10,23 @@
 // The agent and `shir agent credential` may run at once: each change is a
 // read-modify-write under an in-process lock plus an exclusive lock file
 // (credentials.lock) that stale holders lose after a minute.
+//
+// # Versions and sync
+//
+// Every entry carries its Updated time. Delete leaves a tombstone (Deleted,
+// no secret) so that a deletion can travel to the other nodes of a runtime;
+// Get and List hide tombstones, and tombstones older than TombstoneTTL are
+// dropped when the file is next written. A change never moves an entry's
+// Updated backwards: a Put over an entry stamped in the future (a peer with a
+// fast clock) is stamped one microsecond after it, so the local change still
+// wins.
+//
+// Merge is the pure sync rule: per name, the entry with the later Updated
+// wins (last writer wins); on equal times a tombstone wins, then the greater
+// (secret, user) pair, so every node picks the same winner whatever the order
+// of merges. Snapshot and MergeFrom are the I/O around it that the agent uses
+// over its mTLS remote-access channel (package agent); the file is rewritten
+// only when a remote entry won.
 package credstore
 
 import (
@@ -40,12 +57,29 @@ type Credential struct {
 	User    string    `json:"user,omitempty"`
 	Secret  string    `json:"secret"`
 	Updated time.Time `json:"updated"`
+	// Deleted marks a tombstone (no user, no secret).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // String never shows the secret.
 func (c Credential) String() string {
+	if c.Deleted {
+		return fmt.Sprintf("%s (deleted)", c.Name)
+	}
 	return fmt.Sprintf("%s (user %q, secret <redacted>)", c.Name, c.User)
 }
+
+// GoString keeps %#v from printing the secret too.
+func (c Credential) GoString() string { return c.String() }
+
+// TombstoneTTL is how long a deletion is remembered (and so can reach a
+// node that was offline). A node offline for longer may bring a deleted
+// credential back; delete it again there.
+const TombstoneTTL = 30 * 24 * time.Hour
+
+// MaxFuture bounds how far in the future a peer's Updated may be (clock
+// skew); entries beyond it are refused by MergeFrom.
+const MaxFuture = 24 * time.Hour
 
 // ErrNotFound is returned by Get and Delete for an unknown name.
 var ErrNotFound = errors.New("credential not found")
@@ -103,6 +137,7 @@ func (s *Store) load() (map[string]Credential, error) {
 }
 
 func (s *Store) save(m map[string]Credential) error {
+	prune(m, s.now())
 	b, err := json.Marshal(fileV1{Version: 1, Credentials: m})
 	if err != nil {
 		return err
@@ -144,9 +179,19 @@ func (s *Store) Put(name, user, secretValue string) error {
 		return fmt.Errorf("%w: %s: user must be at most 256 bytes", ErrInvalid, name)
 	}
 	return s.update(func(m map[string]Credential) error {
-		m[name] = Credential{Name: name, User: user, Secret: secretValue, Updated: s.now().UTC()}
+		m[name] = Credential{Name: name, User: user, Secret: secretValue, Updated: s.stamp(m[name])}
 		return nil
 	})
+}
+
+// stamp is the Updated time of a change to old: now, or just after old's
+// time when that is later (a peer's clock ran ahead).
+func (s *Store) stamp(old Credential) time.Time {
+	t := s.now().UTC().Truncate(time.Microsecond)
+	if !old.Updated.IsZero() && !t.After(old.Updated) {
+		t = old.Updated.Add(time.Microsecond).UTC()
+	}
+	return t
 }
 
 // Get returns a credential; ErrNotFound when there is none.
@@ -161,7 +206,7 @@ func (s *Store) Get(name string) (Credential, error) {
 		return Credential{}, err
 	}
 	c, ok := m[name]
-	if !ok {
+	if !ok || c.Deleted {
 		return Credential{}, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	return c, nil
@@ -177,6 +222,9 @@ func (s *Store) List() ([]Credential, error) {
 	}
 	out := make([]Credential, 0, len(m))
 	for _, c := range m {
+		if c.Deleted {
+			continue
+		}
 		c.Secret = ""
 		out = append(out, c)
 	}
@@ -190,10 +238,11 @@ func (s *Store) Delete(name string) error {
 		return err
 	}
 	return s.update(func(m map[string]Credential) error {
-		if _, ok := m[name]; !ok {
+		old, ok := m[name]
+		if !ok || old.Deleted {
 			return fmt.Errorf("%w: %s", ErrNotFound, name)
 		}
-		delete(m, name)
+		m[name] = Credential{Name: name, Deleted: true, Updated: s.stamp(old)}
 		return nil
 	})
 }

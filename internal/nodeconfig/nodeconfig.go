@@ -8,6 +8,8 @@
 //	concurrency = 0                      # 0: default from cores and memory; the control plane may change it
 //	log_level = "info"                   # debug, info, warn, error
 //	shutdown_timeout = "30s"             # how long running jobs get to finish on shutdown
+//	remote_access_host = "node1.corp"    # optional: host peers reach this node's remote-access port at
+//	                                     # (default: the local address of the connection to the control plane)
 //
 //	[exec]
 //	allow = ["/usr/bin/systemctl"]       # absolute paths; empty (default): exec jobs are refused
@@ -40,6 +42,10 @@ import (
 
 // Config is a node's configuration.
 type Config struct {
+	// RemoteAccessHost is the host (name or IP, no port) advertised to the
+	// runtime's other nodes for remote access; see RemoteAccess.
+	RemoteAccessHost string `toml:"remote_access_host,omitempty"`
+
 	Server          string   `toml:"server"`
 	NodeName        string   `toml:"node_name"`
 	StateDir        string   `toml:"state_dir"`
@@ -204,6 +210,9 @@ func (c Config) Validate() error {
 		if !filepath.IsAbs(a) {
 			return bad(fmt.Sprintf("exec.allow[%d]", i), "must be an absolute path, got %q", a)
 		}
+	}
+	if h := c.RemoteAccessHost; h != "" && !validHost(h) {
+		return bad("remote_access_host", "must be a host name or IP address without a port, got %q", h)
 	}
 	if err := c.ProxyConfig("").Validate(); err != nil {
 		return fmt.Errorf("%w: shir.toml: %v", exitcode.ErrUsage, err)

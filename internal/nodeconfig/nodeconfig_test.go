@@ -129,3 +129,56 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRemoteAccessSetting(t *testing.T) {
+	dir := t.TempDir()
+	if ra, err := LoadRemoteAccess(dir); err != nil || ra.Enabled {
+		t.Fatalf("missing file: %+v %v", ra, err)
+	}
+	want := RemoteAccess{Enabled: true, Port: 8060, CertFile: filepath.Join(dir, "c.pem")}
+	if err := SaveRemoteAccess(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadRemoteAccess(dir); err != nil || got != want {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	for _, c := range []struct {
+		in, field string
+	}{
+		{`{"enabled":true,"port":0}`, "port"},
+		{`{"enabled":true,"port":8060,"thumbprint":"xyz"}`, "thumbprint"},
+		{`{"enabled":true,"port":8060,"certFile":"rel.pem"}`, "certFile"},
+		{`{"enabled":true,"port":8060,"certFile":"/a.pem","thumbprint":"` + strings.Repeat("A", 40) + `"}`, "thumbprint"},
+		{`{"enabled":true,"port":8060,"extra":1}`, "extra"},
+	} {
+		if _, err := ParseRemoteAccess([]byte(c.in)); err == nil || !errors.Is(err, exitcode.ErrUsage) || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v", c.in, err)
+		}
+	}
+	if err := SaveRemoteAccess(dir, RemoteAccess{Enabled: true, Port: 70000}); err == nil {
+		t.Error("bad port saved")
+	}
+	if _, err := Parse([]byte(`remote_access_host = "bad host:1"`)); err == nil || !strings.Contains(err.Error(), "remote_access_host") {
+		t.Errorf("bad remote_access_host: %v", err)
+	}
+	if c, err := Parse([]byte(`remote_access_host = "node1.corp.example"`)); err != nil || c.RemoteAccessHost != "node1.corp.example" {
+		t.Errorf("remote_access_host: %v", err)
+	}
+}
+
+func FuzzParseRemoteAccess(f *testing.F) {
+	f.Add([]byte(`{"enabled":true,"port":8060}`))
+	f.Add([]byte(`{"enabled":true,"port":8060,"thumbprint":"0123456789abcdef0123456789abcdef01234567"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ra, err := ParseRemoteAccess(b)
+		if err != nil {
+			if !errors.Is(err, exitcode.ErrUsage) {
+				t.Fatalf("error without ErrUsage: %v", err)
+			}
+			return
+		}
+		if err := ra.Validate(); err != nil {
+			t.Fatalf("accepted an invalid setting: %v", err)
+		}
+	})
+}

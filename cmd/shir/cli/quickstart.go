@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +23,10 @@ import (
 	"github.com/shirhq/shir/controlplane"
 	"github.com/shirhq/shir/controlplane/api"
 	"github.com/shirhq/shir/controlplane/client"
+	"github.com/shirhq/shir/internal/atomicfile"
+	"github.com/shirhq/shir/internal/credstore"
+	"github.com/shirhq/shir/internal/nodecert"
+	"github.com/shirhq/shir/internal/secret"
 	"github.com/shirhq/shir/provision"
 )
 
@@ -35,7 +42,10 @@ func (a *app) quickstartCommand() *cobra.Command {
   3. installs two nodes with the installer pipeline into sandbox roots
      (shir install --root DIR/nodeN --no-service AUTHKEY=... NODENAME=nodeN)
   4. waits until both nodes heartbeat (runtime Online, 2 of 4 nodes)
-  5. runs a copy job and a testconnection job and prints their results
+  5. runs a copy job and a testconnection job and prints their results;
+     stores a credential on node1 and reads it back on node2 (the nodes
+     sync credentials over remote access: mutual TLS on 127.0.0.1, each
+     node's certificate pinned by the control plane)
   6. uninstalls the nodes and stops the control plane (--keep leaves them running)
 ` + exitStatusHelp,
 		Args: noArgs,
@@ -71,8 +81,10 @@ func (a *app) runQuickstart(ctx context.Context, o quickstartOptions) (err error
 
 	// 1. Control plane.
 	cfgPath := filepath.Join(dir, "client.json")
+	// Heartbeats every second: the nodes learn each other's remote-access
+	// certificates within a second.
 	srv, err := controlplane.New(controlplane.Options{DataDir: filepath.Join(dir, "controlplane"),
-		ClientConfigPath: cfgPath, Logger: slog.New(slog.DiscardHandler)})
+		ClientConfigPath: cfgPath, Logger: slog.New(slog.DiscardHandler), HeartbeatInterval: time.Second})
 	if err != nil {
 		return fmt.Errorf("start the control plane: %w", err)
 	}
@@ -117,13 +129,24 @@ func (a *app) runQuickstart(ctx context.Context, o quickstartOptions) (err error
 		root := filepath.Join(dir, name)
 		var log strings.Builder
 		t0 := time.Now()
-		ierr := installSandbox(stepCtx, root, name, keys.Key1, &log)
+		ra, rerr := quickstartRemoteAccess(dir, name)
+		if rerr != nil {
+			return rerr
+		}
+		ierr := installSandbox(stepCtx, root, name, keys.Key1, ra, &log)
 		roots = append(roots, root)
 		if ierr != nil {
 			fmt.Fprint(a.stderr, log.String())
 			return fmt.Errorf("install %s: %w", name, ierr)
 		}
 		say("[3/6] %s installed in %s, registered, first heartbeat seen (%s)", name, root, time.Since(t0).Round(time.Millisecond))
+	}
+
+	// A credential on node1, synced to node2 while the jobs run.
+	credSecret := rand.Text()
+	t0 := time.Now()
+	if err := nodeStore(filepath.Join(dir, "node1")).Put(quickstartCred, "demo", credSecret); err != nil {
+		return fmt.Errorf("credential on node1: %w", err)
 	}
 
 	// 4. Both nodes online.
@@ -163,6 +186,11 @@ func (a *app) runQuickstart(ctx context.Context, o quickstartOptions) (err error
 		}
 	}
 
+	if err := waitCredential(stepCtx, filepath.Join(dir, "node2"), credSecret); err != nil {
+		return err
+	}
+	say("[5/6] credential %q stored on node1, read back on node2 after %s (synced over mutual TLS; secret not shown)", quickstartCred, time.Since(t0).Round(time.Millisecond))
+
 	// 6. Summary.
 	if rt, err = cl.Runtime(stepCtx, rt.ID); err != nil {
 		return err
@@ -181,11 +209,66 @@ func (a *app) runQuickstart(ctx context.Context, o quickstartOptions) (err error
 	return nil
 }
 
+const quickstartCred = "quickstart-demo"
+
+// quickstartRemoteAccess makes a node's remote-access certificate (a PEM
+// file, as an admin would give with CERTFILE) and picks a free port.
+func quickstartRemoteAccess(dir, name string) (map[string]string, error) {
+	b, err := nodecert.GenerateSelfSigned(name, time.Now(), 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	certDir := filepath.Join(dir, "certs")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(certDir, name+".pem")
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return map[string]string{"CERTFILE": path, "PORT": strconv.Itoa(port)}, nil
+}
+
+// nodeStore opens the credential store of the sandbox node under root.
+func nodeStore(root string) *credstore.Store {
+	st := provision.RootPaths(runtime.GOOS, root).StateDir
+	p, err := secret.ForStateDir(st)
+	if err != nil {
+		return credstore.Open(st, nil)
+	}
+	return credstore.Open(st, p)
+}
+
+// waitCredential polls node root until it holds quickstartCred with want.
+func waitCredential(ctx context.Context, root, want string) error {
+	s := nodeStore(root)
+	for {
+		if c, err := s.Get(quickstartCred); err == nil && c.Secret == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("credential %s did not reach %s: %w", quickstartCred, filepath.Base(root), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // installSandbox installs a node under root with the real installer pipeline.
 // The key goes in-process, never on a command line.
-func installSandbox(ctx context.Context, root, name, key string, out io.Writer) error {
+func installSandbox(ctx context.Context, root, name, key string, extra map[string]string, out io.Writer) error {
 	props := provision.PropertySet{}
-	for k, v := range map[string]string{"AUTHKEY": key, "NODENAME": name, "NOFIREWALL": "1", "IGNOREPREREQ": "all"} {
+	base := map[string]string{"AUTHKEY": key, "NODENAME": name, "NOFIREWALL": "1", "IGNOREPREREQ": "all"}
+	for k, v := range extra {
+		base[k] = v
+	}
+	for k, v := range base {
 		if err := props.Set(k, v); err != nil {
 			return err
 		}
