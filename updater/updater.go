@@ -21,16 +21,16 @@ import (
 // Options configure an Updater. Source, Trust.Roots, Current, Target and
 // StateDir are required.
 type Options struct {
-	Source   Source
-	Trust    Trust
-	Policy   Policy
-	Current  string // installed version
-	Target   string // the binary to replace
+	Source  Source
+	Trust   Trust
+	Policy  Policy
+	Current string // installed version
+	Target  string // the binary to replace
 	// Links are other names of the same program next to Target (dmgcmd.exe,
 	// a hard link on Windows): after the binary is replaced, and after a
 	// rollback, they are made the same file as Target again. Symbolic links
 	// (Linux) follow by themselves and are left alone.
-	Links []string
+	Links    []string
 	StateDir string // updater.json, downloads, health.json, last-update.json
 
 	Host          Host          // nil: replace the binary but restart nothing
