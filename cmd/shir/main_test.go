@@ -247,7 +247,19 @@ func wineInstall(t *testing.T, wine, exe string) {
 	// command boots it again, auto-starting shirhost. A keeper process holds
 	// one session for the whole part, so the service states seen here are
 	// the ones shir set.
-	keepWineSession(t, wine)
+	keepWineSession(t, prefix)
+	// In that session Wine may start helpers (explorer.exe) that inherit
+	// the stdio of the command that needed them and live as long as the
+	// session: output goes to a file, never a pipe, so waiting ends when
+	// the command does.
+	run = func(args ...string) string {
+		t.Helper()
+		out, err := wineToFile(t, prefix, exe, args...)
+		if err != nil {
+			t.Fatalf("wine shir.exe %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
 	// A prefix used before (not in CI) may hold an install or the kept state
 	// of one: start from a clean machine.
 	_ = exec.Command(wine, exe, "uninstall", "/q", "--purge").Run()
@@ -267,10 +279,8 @@ func wineInstall(t *testing.T, wine, exe string) {
 		t.Errorf("install output shows the key:\n%s", out)
 	}
 	scState := func(name string) string {
-		c := exec.Command("wine", "sc", "query", name)
-		c.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
-		b, _ := c.CombinedOutput()
-		return string(b)
+		out, _ := wineToFile(t, prefix, "sc", "query", name)
+		return out
 	}
 	for _, n := range []string{"shirhost", "shirupdater"} {
 		if sc := scState(n); !strings.Contains(sc, "RUNNING") {
@@ -296,8 +306,8 @@ func wineInstall(t *testing.T, wine, exe string) {
 	// shirhost through the SCM and waits for its healthy heartbeat.
 	feed, rootPub := signedFeed(t, "1.2.4-test")
 	sysBin := filepath.Join(prefix, "drive_c", "Program Files", "shir")
-	upd, err := exec.Command(wine, filepath.Join(sysBin, "shir.exe"), "update", "apply", "--source", winPath(feed),
-		"--root-pub", winPath(rootPub), "--health-timeout", "90s").CombinedOutput()
+	upd, err := wineToFile(t, prefix, filepath.Join(sysBin, "shir.exe"), "update", "apply", "--source", winPath(feed),
+		"--root-pub", winPath(rootPub), "--health-timeout", "90s")
 	if err != nil || !strings.Contains(string(upd), "updated 1.2.3-test -> 1.2.4-test") {
 		t.Fatalf("update apply under Wine: %v\n%s", err, upd)
 	}
@@ -351,9 +361,10 @@ func wineInstall(t *testing.T, wine, exe string) {
 
 // keepWineSession runs `cmd /c pause` under Wine until the test ends: an
 // ordinary process that keeps the prefix's wineserver and services alive.
-func keepWineSession(t *testing.T, wine string) {
+func keepWineSession(t *testing.T, prefix string) {
 	t.Helper()
-	cmd := exec.Command(wine, "cmd", "/c", "pause")
+	cmd := exec.Command("wine", "cmd", "/c", "pause")
+	cmd.Env = wineEnv(prefix)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -371,6 +382,27 @@ func keepWineSession(t *testing.T, wine string) {
 			_ = cmd.Process.Kill()
 		}
 	})
+}
+
+func wineEnv(prefix string) []string {
+	return append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
+}
+
+// wineToFile runs exe under Wine with stdout and stderr in a file and
+// returns what it wrote.
+func wineToFile(t *testing.T, prefix, exe string, args ...string) (string, error) {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "wine-out-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("wine", append([]string{exe}, args...)...)
+	cmd.Env = wineEnv(prefix)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	b, _ := os.ReadFile(f.Name())
+	return string(b), err
 }
 
 // winPath is a Linux path as Wine's Z: drive shows it.
