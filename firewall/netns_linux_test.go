@@ -8,17 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/shirhq/shir/firewall"
 	"github.com/shirhq/shir/firewall/firewalltest"
+	"github.com/shirhq/shir/internal/netnstest"
 )
 
 // netnsPair is two network namespaces joined by a veth pair: the server side
@@ -77,36 +75,8 @@ func newNetnsPair(t *testing.T) *netnsPair {
 	return p
 }
 
-// inNetns runs f on a thread switched into the named namespace. Sockets made
-// by f belong to that namespace.
-func inNetns(t *testing.T, name string, f func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := os.Open("/run/netns/" + name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("setns %s: %v", name, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with the goroutine.
-			panic(fmt.Sprintf("setns back: %v", err))
-		}
-		runtime.UnlockOSThread()
-	}()
-	f()
-}
+// inNetns runs f in namespace ns (see netnstest.Do).
+func inNetns(t testing.TB, ns string, f func()) { netnstest.Do(t, ns, f) }
 
 func selfComm(t *testing.T) string {
 	b, err := os.ReadFile("/proc/self/comm")

@@ -5,13 +5,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/shirhq/shir/internal/netnstest"
 )
 
 // fleetNet is where the fleet test's hosts live. As root it is a set of
@@ -119,40 +118,8 @@ func command(ns string, argv ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
 }
 
-// inNetns runs f on an OS thread switched into namespace ns ("": no switch).
-// Sockets made by f stay in ns after f returns.
-func inNetns(t testing.TB, ns string, f func()) {
-	t.Helper()
-	if ns == "" {
-		f()
-		return
-	}
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	fd, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer fd.Close()
-	if err := unix.Setns(int(fd.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("setns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with the goroutine.
-			panic(fmt.Sprintf("setns back: %v", err))
-		}
-		runtime.UnlockOSThread()
-	}()
-	f()
-}
+// inNetns runs f in namespace ns (see netnstest.Do).
+func inNetns(t testing.TB, ns string, f func()) { netnstest.Do(t, ns, f) }
 
 // listenIn opens a TCP listener in namespace ns.
 func listenIn(t testing.TB, ns, addr string) net.Listener {
