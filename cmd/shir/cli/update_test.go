@@ -113,12 +113,16 @@ func TestReleaseAndUpdateFlow(t *testing.T) {
 	if b, _ := os.ReadFile(target); string(b) != "new shir 1.2.0" {
 		t.Fatalf("updater run did not apply the configured source: target = %q", b)
 	}
-	// A flag overrides the file: the beta channel has no release.
+	// A flag overrides the file: the configured source does not exist,
+	// --source names the feed.
 	os.WriteFile(target, []byte("old shir 1.1.0"), 0o755)
-	os.WriteFile(cfg, []byte("[update]\nsource = '"+feed+"'\nchannel = \"beta\"\n"), 0o644)
-	code, _, errOut = run(t, "shir", "update", "check", "--source", feed, "--channel", "beta", "--root-pub", rootPub, "--root", root, "--current", "1.1.0")
-	if code == 0 && strings.Contains(errOut+"", "update available") {
-		t.Fatalf("beta channel offered a stable release: %s", errOut)
+	os.WriteFile(cfg, []byte("[update]\nsource = '"+filepath.Join(dir, "no-such-feed")+"'\n"), 0o644)
+	code, _, errOut = run(t, "shir", "updater", "run", "--config", cfg, "--source", feed, "--root", root, "--root-pub", rootPub, "--current", "1.1.0", "--no-restart")
+	if code != 0 {
+		t.Fatalf("updater run --source over the file's source: exit %d\n%s", code, errOut)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new shir 1.2.0" {
+		t.Fatalf("--source did not override [update] source: target = %q", b)
 	}
 
 	// A tampered manifest is refused by update check, with the reason.
